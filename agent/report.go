@@ -1,0 +1,114 @@
+// Package agent knows what the Azure VM agent is on each operating system,
+// inspects a machine (live or an offline image) for it, judges whether the
+// machine is ready for Azure Backup, and renders that judgement for people
+// and for pipelines.
+package agent
+
+// Status is the outcome of one check.
+type Status string
+
+// The statuses a check can have. Only StatusFail makes a machine not ready.
+const (
+	StatusPass Status = "pass"
+	StatusWarn Status = "warn"
+	StatusFail Status = "fail"
+	StatusSkip Status = "skip"
+)
+
+// Check is one judged fact about the machine.
+type Check struct {
+	// ID is stable across releases (os.supported, agent.version, ...).
+	ID      string `json:"id"`
+	Status  Status `json:"status"`
+	Message string `json:"message"`
+	// Fix says in words what to do; empty when nothing is to be done.
+	Fix string `json:"fix,omitempty"`
+}
+
+// OSReport describes the operating system found.
+type OSReport struct {
+	// Family is "linux" or "windows" ("" when it could not be told).
+	Family string `json:"family"`
+	// ID is the os-release ID, or "windows".
+	ID string `json:"id"`
+	// Version is os-release VERSION_ID, or the Windows build (10.0.20348).
+	Version string `json:"version"`
+	// Name is PRETTY_NAME or the Windows product name.
+	Name string `json:"name"`
+	// Like is os-release ID_LIKE, split.
+	Like []string `json:"like"`
+	// Azure is true when SMBIOS says this is an Azure VM.
+	Azure bool `json:"azure"`
+	// Edition and Server are filled on Windows.
+	Edition string `json:"edition,omitempty"`
+	Server  bool   `json:"server,omitempty"`
+}
+
+// AgentReport describes the Azure VM agent found (or expected).
+type AgentReport struct {
+	// Supported is whether the agent can be installed on this OS.
+	Supported bool `json:"supported"`
+	// Package, Service and Installer are what this OS calls the agent's
+	// package and service, and the tool that installs it (apt-get, yum, dnf,
+	// zypper, tdnf, msi or none).
+	Package   string `json:"package"`
+	Service   string `json:"service"`
+	Installer string `json:"installer"`
+	Installed bool   `json:"installed"`
+	// Version is the upstream agent version (epoch and distribution
+	// revision removed); empty when not installed or unreadable.
+	Version string `json:"version"`
+	// PackageVersion is the version exactly as the package database holds it
+	// (Linux) or as the file's version resource says (Windows).
+	PackageVersion string `json:"package_version"`
+	// VersionSource says where Version was read: dpkg, rpm, file, guestagent-folder, registry.
+	VersionSource string `json:"version_source,omitempty"`
+	// GoalStateVersion is the self-updated extension handler's version.
+	GoalStateVersion string `json:"goal_state_version"`
+	MinVersion       string `json:"min_version"`
+	ServiceEnabled   bool   `json:"service_enabled"`
+	// ServiceRunning is null when it cannot be known (offline images).
+	ServiceRunning *bool `json:"service_running"`
+}
+
+// Report is the whole result of a check: what `check --json` prints.
+type Report struct {
+	// Ready is true when no check failed.
+	Ready bool `json:"ready"`
+	// Offline is true when the root is not the live system: no processes,
+	// no network, no live service state.
+	Offline bool        `json:"offline"`
+	Root    string      `json:"root"`
+	OS      OSReport    `json:"os"`
+	Agent   AgentReport `json:"agent"`
+	Checks  []Check     `json:"checks"`
+	// Time is when the check ran, RFC 3339 UTC.
+	Time string `json:"time"`
+	// Hostname of the machine that ran the check (the image's for offline roots, when known).
+	Hostname string `json:"hostname"`
+	// AgentkeeperVersion is the version of this program.
+	AgentkeeperVersion string `json:"agentkeeper_version"`
+}
+
+// Add appends a check to the report.
+func (r *Report) Add(c Check) { r.Checks = append(r.Checks, c) }
+
+// Finish sets Ready from the checks: ready means no check failed.
+func (r *Report) Finish() {
+	r.Ready = true
+	for _, c := range r.Checks {
+		if c.Status == StatusFail {
+			r.Ready = false
+		}
+	}
+}
+
+// Check returns the check with the given id and whether it exists.
+func (r *Report) Check(id string) (Check, bool) {
+	for _, c := range r.Checks {
+		if c.ID == id {
+			return c, true
+		}
+	}
+	return Check{}, false
+}

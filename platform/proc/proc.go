@@ -1,0 +1,16 @@
+// Package proc lists the processes of the running system.
+package proc
+
+import "errors"
+
+// Process is one running process.
+type Process struct {
+	PID  int
+	Name string
+	// Args is the command line (Linux: /proc/PID/cmdline; Windows: empty
+	// unless it can be read).
+	Args []string
+}
+
+// List returns the running processes.
+func List() ([]Process, error) { return nil, errors.New("not implemented") }
