@@ -1,0 +1,69 @@
+# agentkeeper — `make run` checks this machine, `make test` runs everything.
+SHELL := /bin/bash
+export PATH := $(PATH):/usr/local/go/bin
+GO ?= go
+export AGENTKEEPER_CACHE ?= $(HOME)/.cache/agentkeeper
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+BIN := bin/agentkeeper
+FUZZTIME ?= 4s
+
+.PHONY: all build run test deps vet cross unit fuzz e2e-debian e2e-wine bench clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/agentkeeper
+
+# Build and check this machine (exit code: 0 ready, 1 not ready, 2 error).
+run: build
+	./$(BIN) check
+
+# The whole suite: what CI runs. Installs its Debian packages when missing.
+test:
+	@set -euo pipefail; t0=$$(date +%s); \
+	step() { local s=$$(date +%s); echo "=== $$1"; shift; "$$@"; echo "=== done in $$(( $$(date +%s) - s ))s"; }; \
+	step "deps (Debian packages)" $(MAKE) --no-print-directory deps; \
+	step "vet and cross-compile (linux, windows, darwin)" $(MAKE) --no-print-directory vet cross; \
+	step "unit and real-database tests" $(MAKE) --no-print-directory unit; \
+	step "fuzz every parser ($(FUZZTIME) each)" $(MAKE) --no-print-directory fuzz; \
+	step "Debian 12 image end-to-end" $(MAKE) --no-print-directory e2e-debian; \
+	step "Windows under Wine" $(MAKE) --no-print-directory e2e-wine; \
+	echo "make test: all parts passed in $$(( $$(date +%s) - t0 ))s"
+
+deps:
+	bash scripts/deps.sh
+
+vet:
+	GOOS=linux $(GO) vet ./...
+	GOOS=windows $(GO) vet ./...
+	GOOS=darwin $(GO) vet ./...
+
+cross:
+	GOOS=linux GOARCH=amd64 $(GO) build ./...
+	GOOS=linux GOARCH=arm64 $(GO) build ./...
+	GOOS=windows GOARCH=amd64 $(GO) build ./...
+	GOOS=darwin GOARCH=arm64 $(GO) build ./...
+	GOOS=windows GOARCH=amd64 $(GO) test -c -o /dev/null ./... >/dev/null
+
+unit:
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v /e2e/)
+
+fuzz:
+	GO=$(GO) bash scripts/fuzz.sh $(FUZZTIME)
+
+e2e-debian: build
+	bash e2e/debian/mkroot.sh
+	AGENTKEEPER_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -v ./e2e/debiantest/
+
+e2e-wine:
+	bash e2e/wine/run-tests.sh
+
+# Benchmarks report, they do not gate: check --root against dpkg-query, and Go benchmarks.
+bench: build
+	bash e2e/debian/mkroot.sh
+	AGENTKEEPER_BIN=$(CURDIR)/$(BIN) bash e2e/debian/bench.sh
+	$(GO) test -run='^$$' -bench=. -benchmem $$($(GO) list ./... | grep -v /e2e/)
+
+clean:
+	rm -rf bin dist

@@ -1,0 +1,179 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-version"
+
+	"github.com/agentkeeper/agentkeeper/platform/fsroot"
+	"github.com/agentkeeper/agentkeeper/platform/osinfo"
+	"github.com/agentkeeper/agentkeeper/platform/proc"
+	"github.com/agentkeeper/agentkeeper/platform/run"
+)
+
+// Endpoints are the Azure host endpoints the network checks talk to.
+type Endpoints struct {
+	WireServer, HostGAPlugin, IMDS string
+	Timeout                        time.Duration
+}
+
+// Options say what to inspect and how.
+type Options struct {
+	// Root is the tree to inspect; a root other than the host's "/" is an
+	// offline image: no processes, no network, no live service state.
+	Root fsroot.Root
+	// NoNetwork skips the network checks even on a live Azure VM.
+	NoNetwork bool
+	// MinLinux and MinWindows are the oldest acceptable agent versions.
+	MinLinux, MinWindows *version.Version
+	Endpoints            Endpoints
+	Runner               run.Runner
+	Log                  *slog.Logger
+	// Version is agentkeeper's own version, copied into the report.
+	Version string
+
+	// The live-system probes; nil means the real ones. Tests replace them.
+	Now       func() time.Time
+	Processes func() ([]proc.Process, error)
+	OnAzure   func(fsroot.Root) (bool, error)
+	HTTP      *http.Client
+}
+
+// live reports whether the root is the running system.
+func (o *Options) live() bool { return o.Root.IsHost() }
+
+func (o *Options) defaults() {
+	if o.Runner == nil {
+		o.Runner = run.Exec{}
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Processes == nil {
+		o.Processes = proc.List
+	}
+	if o.OnAzure == nil {
+		o.OnAzure = osinfo.OnAzure
+	}
+	if o.MinLinux == nil {
+		o.MinLinux = version.Must(version.NewVersion(DefaultMinLinux))
+	}
+	if o.MinWindows == nil {
+		o.MinWindows = version.Must(version.NewVersion(DefaultMinWindows))
+	}
+	if o.Endpoints.Timeout <= 0 {
+		o.Endpoints.Timeout = 3 * time.Second
+	}
+	if o.HTTP == nil {
+		o.HTTP = &http.Client{Timeout: o.Endpoints.Timeout, Transport: &http.Transport{Proxy: nil}}
+	}
+}
+
+// Inspect looks at the machine (or image) and returns the judged report.
+// It never fails as a whole: whatever cannot be read becomes a failing or
+// warning check that says what and where.
+func Inspect(ctx context.Context, o Options) *Report {
+	o.defaults()
+	rep := &Report{
+		Offline:            !o.live(),
+		Root:               o.Root.Dir,
+		Time:               o.Now().UTC().Format(time.RFC3339),
+		AgentkeeperVersion: o.Version,
+		Checks:             []Check{},
+		OS:                 OSReport{Like: []string{}},
+	}
+	rep.Hostname = hostname(o.Root)
+
+	info, err := osinfo.Detect(o.Root)
+	if err != nil {
+		rep.Add(Check{ID: "os.detected", Status: StatusFail, Message: "cannot tell the operating system: " + err.Error(),
+			Fix: "make sure --root points at an operating system's root (it must hold etc/os-release or Windows/System32)"})
+		rep.Finish()
+		return rep
+	}
+	rep.OS = OSReport{Family: info.Family, ID: info.ID, Version: info.VersionID, Name: info.Name,
+		Like: append([]string{}, info.Like...), Edition: info.Edition, Server: info.Server}
+	o.Log.Debug("detected operating system", "family", info.Family, "id", info.ID, "version", info.VersionID, "source", info.Source)
+	rep.Add(Check{ID: "os.detected", Status: StatusPass, Message: fmt.Sprintf("%s (%s)", nonEmpty(info.Name, info.ID), info.Source)})
+
+	azureCheck(&o, rep)
+
+	switch info.Family {
+	case "linux":
+		inspectLinux(ctx, &o, rep, info)
+	case "windows":
+		inspectWindows(ctx, &o, rep, info)
+	default:
+		rep.Add(Check{ID: "os.supported", Status: StatusFail, Message: "unknown operating system family " + info.Family})
+	}
+
+	networkChecks(ctx, &o, rep)
+	rep.Finish()
+	return rep
+}
+
+func azureCheck(o *Options, rep *Report) {
+	if !o.live() {
+		rep.Add(Check{ID: "os.azure", Status: StatusSkip, Message: "offline image: whether it will run on Azure is not known"})
+		return
+	}
+	az, err := o.OnAzure(o.Root)
+	switch {
+	case err != nil:
+		rep.Add(Check{ID: "os.azure", Status: StatusWarn, Message: "cannot read the SMBIOS asset tag: " + err.Error()})
+	case az:
+		rep.OS.Azure = true
+		rep.Add(Check{ID: "os.azure", Status: StatusPass, Message: "an Azure VM (SMBIOS chassis asset tag)"})
+	default:
+		rep.Add(Check{ID: "os.azure", Status: StatusSkip, Message: "not an Azure VM (no Azure SMBIOS asset tag): Azure network checks are skipped"})
+	}
+}
+
+// versionCheck judges an installed version against the minimum.
+func versionCheck(rep *Report, have *version.Version, min *version.Version, where, fix string) {
+	if have.LessThan(min) {
+		rep.Add(Check{ID: "agent.version", Status: StatusFail,
+			Message: fmt.Sprintf("agent %s is older than the minimum %s (%s)", have, min, where), Fix: fix})
+		return
+	}
+	rep.Add(Check{ID: "agent.version", Status: StatusPass,
+		Message: fmt.Sprintf("agent %s meets the minimum %s (%s)", have, min, where)})
+}
+
+func skipAll(rep *Report, why string, ids ...string) {
+	for _, id := range ids {
+		rep.Add(Check{ID: id, Status: StatusSkip, Message: why})
+	}
+}
+
+func hostname(r fsroot.Root) string {
+	if r.IsHost() {
+		h, _ := os.Hostname()
+		return h
+	}
+	b, err := r.ReadFile("/etc/hostname", 4096)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0])
+}
+
+func nonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
+
+func boolp(b bool) *bool { return &b }

@@ -1,0 +1,343 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/go-version"
+
+	"github.com/agentkeeper/agentkeeper/platform/fsroot"
+	"github.com/agentkeeper/agentkeeper/platform/mounts"
+	"github.com/agentkeeper/agentkeeper/platform/osinfo"
+	"github.com/agentkeeper/agentkeeper/platform/pkgdb"
+	"github.com/agentkeeper/agentkeeper/platform/service"
+)
+
+// goalStateProc matches the command line of the self-updated extension
+// handler (WALinuxAgent azurelinuxagent/common/version.py).
+var goalStateProc = regexp.MustCompile(`WALinuxAgent-(\d+(?:\.\d+)+).*-run-exthandlers`)
+
+// goalStateDir matches a downloaded agent's folder in /var/lib/waagent.
+var goalStateDir = regexp.MustCompile(`^WALinuxAgent-(\d+(?:\.\d+)+)$`)
+
+// agentChecks are the checks that only make sense once the agent is installed.
+var agentChecks = []string{"agent.version", "agent.service", "agent.extensions"}
+
+func inspectLinux(ctx context.Context, o *Options, rep *Report, info osinfo.Info) {
+	la := LinuxAgentFor(info.ID, info.Like, info.VersionID)
+	rep.Agent = AgentReport{Supported: la.Supported, Package: la.Package, Service: la.Unit,
+		Installer: la.Installer, MinVersion: o.MinLinux.String()}
+	if !la.Supported {
+		rep.Add(Check{ID: "os.supported", Status: StatusFail,
+			Message: fmt.Sprintf("%s: %s", nonEmpty(info.Name, info.ID), la.Reason),
+			Fix:     "use a distribution Azure supports (Ubuntu, Debian, RHEL and its rebuilds, SLES, Azure Linux) or install the agent as the image vendor documents"})
+		skipAll(rep, "the agent cannot be installed on this distribution", append([]string{"agent.installed"}, agentChecks...)...)
+		return
+	}
+	msg := fmt.Sprintf("%s is supported: package %s, unit %s, installed with %s", nonEmpty(info.Name, info.ID), la.Package, la.Unit, la.Installer)
+	if la.Note != "" {
+		msg += " (" + la.Note + ")"
+	}
+	rep.Add(Check{ID: "os.supported", Status: StatusPass, Message: msg})
+
+	installFix := fmt.Sprintf("install the package %s (%s), or run `agentkeeper ensure`", la.Package, installCommand(la))
+	var (
+		pkg   pkgdb.Package
+		found bool
+		err   error
+		db    string
+	)
+	if la.Installer == InstallerApt {
+		db = o.Root.Join("/var/lib/dpkg/status")
+		pkg, found, err = pkgdb.Dpkg(o.Root, la.Package)
+	} else {
+		db = "the RPM database under " + o.Root.Dir
+		pkg, found, err = pkgdb.RPM(ctx, o.Runner, o.Root, la.Package)
+	}
+	switch {
+	case err != nil:
+		rep.Add(Check{ID: "agent.installed", Status: StatusFail, Message: "cannot read the package database: " + err.Error(),
+			Fix: "repair the package database, or check that --root is a complete image"})
+		skipAll(rep, "the package database could not be read", agentChecks...)
+		return
+	case !found:
+		rep.Add(Check{ID: "agent.installed", Status: StatusFail, Message: fmt.Sprintf("package %s is not installed (%s)", la.Package, db), Fix: installFix})
+		skipAll(rep, "the agent is not installed", agentChecks...)
+		return
+	case !pkg.Installed:
+		rep.Agent.PackageVersion = pkg.Version
+		rep.Add(Check{ID: "agent.installed", Status: StatusFail,
+			Message: fmt.Sprintf("package %s %s is not fully installed (status %q in %s)", la.Package, pkg.Version, pkg.Status, db),
+			Fix:     "finish or repeat the installation: " + installCommand(la)})
+		skipAll(rep, "the agent is not fully installed", agentChecks...)
+		return
+	}
+	rep.Agent.Installed = true
+	rep.Agent.PackageVersion = pkg.Version
+	rep.Agent.VersionSource = map[bool]string{true: "dpkg", false: "rpm"}[la.Installer == InstallerApt]
+	rep.Add(Check{ID: "agent.installed", Status: StatusPass, Message: fmt.Sprintf("package %s %s is installed (%s)", la.Package, pkg.Version, db)})
+
+	upd := fmt.Sprintf("update the package %s (%s), or run `agentkeeper ensure`", la.Package, updateCommand(la))
+	if v, err := pkgdb.Upstream(pkg.Version); err != nil {
+		rep.Add(Check{ID: "agent.version", Status: StatusFail,
+			Message: fmt.Sprintf("package version %q in %s is not a version: %v", clip(pkg.Version, 80), db, err), Fix: upd})
+	} else {
+		rep.Agent.Version = v.String()
+		versionCheck(rep, v, o.MinLinux, "package "+pkg.Version, upd)
+	}
+
+	goalState(o, rep)
+	serviceCheck(ctx, o, rep, la)
+	waagentConfChecks(o, rep)
+	pythonCheck(o, rep)
+	noexecCheck(o, rep)
+}
+
+func installCommand(la LinuxAgent) string {
+	switch la.Installer {
+	case InstallerApt:
+		return "apt-get install " + la.Package
+	case InstallerZypper:
+		return "zypper install " + la.Package
+	default:
+		return la.Installer + " install " + la.Package
+	}
+}
+
+func updateCommand(la LinuxAgent) string {
+	switch la.Installer {
+	case InstallerApt:
+		return "apt-get update && apt-get install --only-upgrade " + la.Package
+	case InstallerZypper:
+		return "zypper update " + la.Package
+	default:
+		return la.Installer + " update " + la.Package
+	}
+}
+
+// goalState finds the version of the extension handler: the running
+// -run-exthandlers process on a live system, else the newest downloaded
+// agent, else the packaged agent itself.
+func goalState(o *Options, rep *Report) {
+	var best *version.Version
+	where := ""
+	if o.live() {
+		ps, err := o.Processes()
+		if err != nil {
+			o.Log.Debug("cannot list processes", "err", err)
+		}
+		for _, p := range ps {
+			m := goalStateProc.FindStringSubmatch(strings.Join(p.Args, " "))
+			if m == nil {
+				continue
+			}
+			if v, err := version.NewVersion(m[1]); err == nil && (best == nil || v.GreaterThan(best)) {
+				best, where = v, fmt.Sprintf("running process %d", p.PID)
+			}
+		}
+	}
+	if best == nil {
+		ents, err := o.Root.ReadDir(PathWaagentLib)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			o.Log.Debug("cannot list agent folder", "err", err)
+		}
+		for _, e := range ents {
+			m := goalStateDir.FindStringSubmatch(e.Name())
+			if m == nil || !e.IsDir() {
+				continue
+			}
+			if v, err := version.NewVersion(m[1]); err == nil && (best == nil || v.GreaterThan(best)) {
+				best, where = v, o.Root.Join(path.Join(PathWaagentLib, e.Name()))
+			}
+		}
+	}
+	if best == nil {
+		rep.Agent.GoalStateVersion = rep.Agent.Version
+		return
+	}
+	rep.Agent.GoalStateVersion = best.String()
+	o.Log.Debug("goal-state agent", "version", best, "from", where)
+}
+
+func serviceCheck(ctx context.Context, o *Options, rep *Report, la LinuxAgent) {
+	var st service.State
+	var err error
+	how := "in the image"
+	if o.live() {
+		how = "systemd"
+		st, err = service.SystemdLive(ctx, o.Runner, la.Unit)
+		if err != nil {
+			o.Log.Debug("systemctl unavailable, reading unit files", "err", err)
+			how = "unit files (systemd is not running: " + clip(err.Error(), 80) + ")"
+			st, err = service.SystemdOffline(o.Root, la.Unit)
+		}
+	} else {
+		st, err = service.SystemdOffline(o.Root, la.Unit)
+	}
+	if err != nil {
+		rep.Add(Check{ID: "agent.service", Status: StatusFail, Message: fmt.Sprintf("cannot read the state of %s: %v", la.Unit, err)})
+		return
+	}
+	rep.Agent.ServiceEnabled = st.Enabled
+	rep.Agent.ServiceRunning = st.Running
+	unit := UnitName(la.Unit)
+	switch {
+	case !st.Installed:
+		rep.Add(Check{ID: "agent.service", Status: StatusFail, Message: fmt.Sprintf("unit %s not found (%s)", la.Unit, how),
+			Fix: "reinstall the package " + la.Package})
+	case !st.Enabled && !o.live():
+		rep.Add(Check{ID: "agent.service", Status: StatusFail, Message: fmt.Sprintf("unit %s is %s in the image: it will not start at boot", la.Unit, nonEmpty(st.StartType, "not enabled")),
+			Fix: fmt.Sprintf("enable it in the image: systemctl --root %s enable %s", o.Root.Dir, unit)})
+	case !st.Enabled:
+		rep.Add(Check{ID: "agent.service", Status: StatusFail, Message: fmt.Sprintf("unit %s is %s: it will not start at boot", la.Unit, nonEmpty(st.StartType, "not enabled")),
+			Fix: "systemctl unmask " + unit + "; systemctl enable --now " + unit})
+	case st.Running != nil && !*st.Running:
+		rep.Add(Check{ID: "agent.service", Status: StatusFail, Message: fmt.Sprintf("unit %s is enabled but not running (%s)", la.Unit, nonEmpty(st.Detail, "inactive")),
+			Fix: "systemctl start " + unit + "; journalctl -u " + unit + " shows why it stopped"})
+	case st.Running == nil:
+		rep.Add(Check{ID: "agent.service", Status: StatusPass, Message: fmt.Sprintf("unit %s is enabled (%s)", la.Unit, how)})
+	default:
+		rep.Add(Check{ID: "agent.service", Status: StatusPass, Message: fmt.Sprintf("unit %s is enabled and running", la.Unit)})
+	}
+}
+
+func waagentConfChecks(o *Options, rep *Report) {
+	file := o.Root.Join(PathWaagentConf)
+	data, err := o.Root.ReadFile(PathWaagentConf, fsroot.MaxSmallFile)
+	var conf WaagentConf
+	if err == nil {
+		conf, err = ParseWaagentConf(data)
+		if err != nil {
+			err = fmt.Errorf("%s: %w", file, err)
+		}
+	}
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		rep.Add(Check{ID: "agent.config", Status: StatusWarn, Message: file + " is missing: the agent runs with its defaults",
+			Fix: "reinstall the agent package to restore " + PathWaagentConf})
+		conf = WaagentConf{Values: map[string]string{}}
+	case err != nil:
+		rep.Add(Check{ID: "agent.config", Status: StatusFail, Message: "cannot read the agent's configuration: " + err.Error(),
+			Fix: "restore " + PathWaagentConf + " from the agent package"})
+		rep.Add(Check{ID: "agent.extensions", Status: StatusFail, Message: "unknown: " + file + " could not be read",
+			Fix: "restore " + PathWaagentConf + " and make sure it says Extensions.Enabled=y"})
+		return
+	case len(conf.Problems) > 0:
+		rep.Add(Check{ID: "agent.config", Status: StatusWarn, Message: fmt.Sprintf("%s: %d line(s) not understood, first %s", file, len(conf.Problems), conf.Problems[0])})
+	default:
+		rep.Add(Check{ID: "agent.config", Status: StatusPass, Message: file + " read"})
+	}
+
+	if v, ok := conf.Get("Extensions.Enabled"); ok && !yes(v) {
+		rep.Add(Check{ID: "agent.extensions", Status: StatusFail,
+			Message: fmt.Sprintf("Extensions.Enabled=%s in %s: Azure Backup's extension cannot run (GuestAgentSnapshotTaskStatusError)", v, file),
+			Fix:     "set Extensions.Enabled=y in " + PathWaagentConf + " and restart the agent"})
+	} else {
+		rep.Add(Check{ID: "agent.extensions", Status: StatusPass, Message: "extensions are enabled"})
+	}
+	if v, ok := conf.Get("Provisioning.Agent"); ok && !strings.EqualFold(v, "auto") {
+		rep.Add(Check{ID: "agent.provisioning", Status: StatusWarn,
+			Message: fmt.Sprintf("Provisioning.Agent=%s in %s", v, file),
+			Fix:     "set Provisioning.Agent=auto in " + PathWaagentConf + " unless another provisioning agent is meant to run"})
+	}
+	auto, autoSet := conf.Get("AutoUpdate.Enabled")
+	latest, latestSet := conf.Get("AutoUpdate.UpdateToLatestVersion")
+	switch {
+	case latestSet && !yes(latest):
+		rep.Add(Check{ID: "agent.autoupdate", Status: StatusWarn, Message: "AutoUpdate.UpdateToLatestVersion=" + latest + ": the agent will not update itself",
+			Fix: "set AutoUpdate.UpdateToLatestVersion=y in " + PathWaagentConf + ", or keep the package current"})
+	case !latestSet && autoSet && !yes(auto):
+		rep.Add(Check{ID: "agent.autoupdate", Status: StatusWarn, Message: "AutoUpdate.Enabled=" + auto + ": the agent will not update itself",
+			Fix: "set AutoUpdate.Enabled=y in " + PathWaagentConf + ", or keep the package current"})
+	default:
+		rep.Add(Check{ID: "agent.autoupdate", Status: StatusPass, Message: "the agent updates itself"})
+	}
+}
+
+// pythonCheck finds the interpreter the agent runs with: waagent's shebang,
+// else the usual places.
+func pythonCheck(o *Options, rep *Report) {
+	candidates := []string{"/usr/bin/python3", "/usr/libexec/platform-python", "/usr/bin/python", "/usr/bin/python2"}
+	for _, exe := range []string{"/usr/sbin/waagent", "/usr/bin/waagent"} {
+		data, err := readHead(o.Root, exe, 256)
+		if err != nil {
+			continue
+		}
+		line := strings.SplitN(string(data), "\n", 2)[0]
+		if !strings.HasPrefix(line, "#!") {
+			continue
+		}
+		f := strings.Fields(strings.TrimPrefix(line, "#!"))
+		if len(f) == 0 {
+			continue
+		}
+		interp := f[0]
+		if path.Base(interp) == "env" && len(f) > 1 {
+			candidates = append([]string{"/usr/bin/" + f[1]}, candidates...)
+			break
+		}
+		if o.Root.Exists(interp) {
+			rep.Add(Check{ID: "agent.python", Status: StatusPass, Message: fmt.Sprintf("%s runs with %s", exe, interp)})
+			return
+		}
+		rep.Add(Check{ID: "agent.python", Status: StatusFail, Message: fmt.Sprintf("%s wants %s, which is missing", exe, interp),
+			Fix: "install Python 3 (the agent needs Python 2.6 or later)"})
+		return
+	}
+	for _, c := range candidates {
+		if o.Root.Exists(c) {
+			rep.Add(Check{ID: "agent.python", Status: StatusPass, Message: "Python interpreter " + c})
+			return
+		}
+	}
+	rep.Add(Check{ID: "agent.python", Status: StatusFail, Message: "no Python interpreter found (" + strings.Join(candidates, ", ") + ")",
+		Fix: "install Python 3: the agent is a Python program"})
+}
+
+func readHead(r fsroot.Root, p string, n int64) ([]byte, error) {
+	f, _, err := r.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	buf := make([]byte, n)
+	k, _ := f.Read(buf)
+	return buf[:k], nil
+}
+
+// noexecCheck: /var and /var/lib must not be mounted noexec (backup support
+// matrix): the extensions run from /var/lib/waagent.
+func noexecCheck(o *Options, rep *Report) {
+	var ms []mounts.Mount
+	var err error
+	src := "/proc/self/mountinfo"
+	if o.live() {
+		ms, err = mounts.Live()
+	} else {
+		src = o.Root.Join("/etc/fstab")
+		ms, err = mounts.Fstab(o.Root)
+	}
+	if err != nil {
+		rep.Add(Check{ID: "mounts.noexec", Status: StatusWarn, Message: "cannot read the mount table: " + err.Error()})
+		return
+	}
+	var bad []string
+	for _, p := range []string{"/var", "/var/lib", PathWaagentLib} {
+		if m, ok := mounts.For(ms, p); ok && m.HasOption("noexec") {
+			bad = append(bad, fmt.Sprintf("%s (mounted at %s)", p, m.Target))
+		}
+	}
+	sort.Strings(bad)
+	if len(bad) > 0 {
+		rep.Add(Check{ID: "mounts.noexec", Status: StatusFail, Message: "noexec on " + strings.Join(bad, ", ") + " (" + src + "): extensions cannot run",
+			Fix: "remove noexec from the mount options of /var and /var/lib"})
+		return
+	}
+	rep.Add(Check{ID: "mounts.noexec", Status: StatusPass, Message: "/var and /var/lib allow execution (" + src + ")"})
+}

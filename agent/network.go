@@ -1,0 +1,60 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// networkChecks talks to the Azure host endpoints, only on a live Azure VM:
+// off Azure (on-premises machines being prepared) and in images they are
+// skipped, never failed.
+func networkChecks(ctx context.Context, o *Options, rep *Report) {
+	ids := []string{"network.wireserver", "network.hostgaplugin", "network.imds"}
+	switch {
+	case !o.live():
+		skipAll(rep, "offline image: no network checks", ids...)
+		return
+	case o.NoNetwork:
+		skipAll(rep, "network checks turned off (offline: true)", ids...)
+		return
+	case !rep.OS.Azure:
+		skipAll(rep, "not an Azure VM: the Azure host endpoints are only reachable on Azure", ids...)
+		return
+	}
+	e := o.Endpoints
+	probe(ctx, o, rep, "network.wireserver", strings.TrimRight(e.WireServer, "/")+"/?comp=versions", nil, StatusFail,
+		"allow outbound traffic to 168.63.129.16 on ports 80, 443 and 32526 (firewall, proxy settings, routes)")
+	probe(ctx, o, rep, "network.hostgaplugin", strings.TrimRight(e.HostGAPlugin, "/")+"/health", nil, StatusFail,
+		"allow outbound traffic to 168.63.129.16 port 32526")
+	probe(ctx, o, rep, "network.imds", strings.TrimRight(e.IMDS, "/")+"/metadata/instance?api-version=2021-02-01",
+		map[string]string{"Metadata": "true"}, StatusWarn,
+		"allow traffic to 169.254.169.254 and bypass any proxy for it")
+}
+
+func probe(ctx context.Context, o *Options, rep *Report, id, url string, hdr map[string]string, bad Status, fix string) {
+	ctx, cancel := context.WithTimeout(ctx, o.Endpoints.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		rep.Add(Check{ID: id, Status: bad, Message: fmt.Sprintf("bad endpoint %q: %v", url, err), Fix: "correct the network.* endpoint in the config"})
+		return
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := o.HTTP.Do(req)
+	if err != nil {
+		rep.Add(Check{ID: id, Status: bad, Message: fmt.Sprintf("GET %s: %v", url, err), Fix: fix})
+		return
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		rep.Add(Check{ID: id, Status: bad, Message: fmt.Sprintf("GET %s: HTTP %d", url, resp.StatusCode), Fix: fix})
+		return
+	}
+	rep.Add(Check{ID: id, Status: StatusPass, Message: "GET " + url + ": 200 OK"})
+}

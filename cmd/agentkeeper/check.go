@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+
+	"github.com/spf13/cobra"
+
+	"github.com/agentkeeper/agentkeeper/agent"
+	"github.com/agentkeeper/agentkeeper/platform/fsroot"
+	"github.com/agentkeeper/agentkeeper/platform/run"
+)
+
+// rootFlags are the flags of commands that look at a machine.
+type rootFlags struct {
+	root string
+}
+
+func (a *app) addRootFlags(cmd *cobra.Command, rf *rootFlags) {
+	f := cmd.Flags()
+	f.StringVar(&rf.root, "root", "", "inspect the tree at DIR as an offline image (default: this machine)")
+	f.BoolVar(&a.jsonOut, "json", false, "print one JSON object (see README) instead of a table")
+	f.Bool("offline", false, "skip the network checks")
+	a.bind(f.Lookup("offline"), "offline")
+	f.String("linux-min-version", "", "oldest acceptable Linux agent version (config linux.min_version)")
+	a.bind(f.Lookup("linux-min-version"), "linux.min_version")
+	f.String("windows-min-version", "", "oldest acceptable Windows agent version (config windows.min_version)")
+	a.bind(f.Lookup("windows-min-version"), "windows.min_version")
+}
+
+// fsRoot turns --root into a Root, checking that it is a directory.
+func (rf *rootFlags) fsRoot() (fsroot.Root, error) {
+	if rf.root == "" {
+		if runtime.GOOS == "windows" {
+			sd := os.Getenv("SystemDrive")
+			if sd == "" {
+				sd = "C:"
+			}
+			return fsroot.New(sd + `\`), nil
+		}
+		return fsroot.New("/"), nil
+	}
+	abs, err := filepath.Abs(rf.root)
+	if err != nil {
+		return fsroot.Root{}, fmt.Errorf("--root %s: %w", rf.root, err)
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return fsroot.Root{}, fmt.Errorf("--root: %w", err)
+	}
+	if !fi.IsDir() {
+		return fsroot.Root{}, fmt.Errorf("--root %s: not a directory", rf.root)
+	}
+	return fsroot.New(abs), nil
+}
+
+// inspectOptions builds agent.Options from the config and flags.
+func (a *app) inspectOptions(rf *rootFlags) (agent.Options, error) {
+	root, err := rf.fsRoot()
+	if err != nil {
+		return agent.Options{}, &exitError{exitUsage, err}
+	}
+	c := a.cfg
+	return agent.Options{
+		Root:       root,
+		NoNetwork:  c.Offline,
+		MinLinux:   c.LinuxMinVersion,
+		MinWindows: c.WindowsMinVersion,
+		Endpoints: agent.Endpoints{WireServer: c.WireServer, HostGAPlugin: c.HostGAPlugin,
+			IMDS: c.IMDS, Timeout: c.NetworkTimeout},
+		Runner:  run.Exec{},
+		Log:     a.log,
+		Version: version,
+	}, nil
+}
+
+func (a *app) checkCommand() *cobra.Command {
+	var rf rootFlags
+	cmd := &cobra.Command{
+		Use:   "check",
+		Short: "Check whether this machine (or an image, with --root) is ready for Azure Backup",
+		Long: `check detects the operating system, inspects the Azure VM agent (package, version,
+service, configuration) and, on a live Azure VM, the Azure host endpoints, and reports
+whether the machine is ready for Azure Backup. It changes nothing.
+
+Exit codes: 0 ready, 1 not ready, 2 usage, config or internal error.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := a.load(); err != nil {
+				return err
+			}
+			opts, err := a.inspectOptions(&rf)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+			defer stop()
+			rep := agent.Inspect(ctx, opts)
+			out := cmd.OutOrStdout()
+			if a.jsonOut {
+				err = agent.WriteJSON(out, rep)
+			} else {
+				err = agent.WriteText(out, rep)
+			}
+			if err != nil {
+				return &exitError{exitUsage, fmt.Errorf("write report: %w", err)}
+			}
+			if !rep.Ready {
+				return &exitError{code: exitNotReady, err: fmt.Errorf("")}
+			}
+			return nil
+		},
+	}
+	a.addRootFlags(cmd, &rf)
+	return cmd
+}
