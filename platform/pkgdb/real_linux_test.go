@@ -1,0 +1,139 @@
+package pkgdb
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/agentkeeper/agentkeeper/platform/fsroot"
+	"github.com/agentkeeper/agentkeeper/platform/run"
+)
+
+// TestDpkgThisMachine reads this machine's own dpkg database and checks
+// each answer against dpkg-query.
+func TestDpkgThisMachine(t *testing.T) {
+	if _, err := exec.LookPath("dpkg-query"); err != nil {
+		t.Fatalf("dpkg-query not found (%v): these tests run on Debian", err)
+	}
+	root := fsroot.New("/")
+	for _, name := range []string{"dpkg", "bash", "coreutils", "libc6", "base-files"} {
+		t.Run(name, func(t *testing.T) {
+			res, err := run.Exec{}.Run(context.Background(), run.Cmd{Argv: []string{"dpkg-query", "-W", "-f", "${Version}\t${db:Status-Abbrev}", name}})
+			if err != nil || res.ExitCode != 0 {
+				t.Fatalf("dpkg-query %s: %v exit %d: %s", name, err, res.ExitCode, res.Tail(5))
+			}
+			wantVer, abbrev, _ := strings.Cut(string(res.Stdout), "\t")
+			p, found, err := Dpkg(root, name)
+			if err != nil || !found {
+				t.Fatalf("Dpkg(%s) = found %v, %v", name, found, err)
+			}
+			if p.Version != wantVer {
+				t.Errorf("Dpkg(%s).Version = %q, dpkg-query says %q", name, p.Version, wantVer)
+			}
+			// "ii " is installed as far as dpkg-query is concerned.
+			if wantInst := strings.HasPrefix(abbrev, "ii"); p.Installed != wantInst {
+				t.Errorf("Dpkg(%s).Installed = %v, dpkg-query status %q", name, p.Installed, abbrev)
+			}
+			if _, err := Upstream(p.Version); err != nil {
+				t.Errorf("Upstream(%q): %v", p.Version, err)
+			}
+		})
+	}
+	if _, found, err := Dpkg(root, "agentkeeper-no-such-package"); err != nil || found {
+		t.Errorf("absent package: found %v, err %v", found, err)
+	}
+}
+
+// buildRPM builds a noarch RPM with no files at test time and returns its
+// path.
+func buildRPM(t *testing.T, name, epoch, ver, rel string) string {
+	t.Helper()
+	top := t.TempDir()
+	spec := "Name: " + name + "\nVersion: " + ver + "\nRelease: " + rel + "\n"
+	if epoch != "" {
+		spec += "Epoch: " + epoch + "\n"
+	}
+	spec += "Summary: agentkeeper test package\nLicense: Apache-2.0\nBuildArch: noarch\n\n%description\nTest package.\n\n%files\n"
+	specPath := filepath.Join(top, name+".spec")
+	if err := os.WriteFile(specPath, []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// _dbpath too: rpmbuild opens the RPM database to check build
+	// dependencies, and Debian's default (~/.rpmdb) is outside the test.
+	mustRun(t, "rpmbuild", "--define", "_topdir "+top, "--define", "_tmppath "+top,
+		"--define", "_dbpath "+filepath.Join(top, "rpmdb"), "-bb", specPath)
+	out := filepath.Join(top, "RPMS", "noarch", name+"-"+ver+"-"+rel+".noarch.rpm")
+	if _, err := os.Stat(out); err != nil {
+		t.Fatalf("rpmbuild left no %s: %v", out, err)
+	}
+	return out
+}
+
+func mustRun(t *testing.T, argv ...string) {
+	t.Helper()
+	res, err := run.Exec{}.Run(context.Background(), run.Cmd{Argv: argv, Env: []string{"LC_ALL=C"}})
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("%s: %v exit %d: %s", strings.Join(argv, " "), err, res.ExitCode, res.Tail(10))
+	}
+}
+
+// TestRPMRealDatabase builds real RPMs, installs them into a real RPM
+// database under a temp root and reads it back with RPM.
+func TestRPMRealDatabase(t *testing.T) {
+	for _, tool := range []string{"rpm", "rpmbuild"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s not found (%v): install the Debian package rpm (make test does)", tool, err)
+		}
+	}
+	tests := []struct {
+		desc   string
+		dbpath string // where the database lives inside the root
+		link   bool   // var/lib/rpm is an absolute link to dbpath
+		name   string
+		epoch  string
+		ver    string
+		rel    string
+		want   string
+	}{
+		{desc: "RHEL 9 WALinuxAgent", dbpath: "/var/lib/rpm", name: "WALinuxAgent", ver: "2.9.1.1", rel: "1.el9", want: "2.9.1.1-1.el9"},
+		{desc: "WALinuxAgent with epoch", dbpath: "/var/lib/rpm", name: "WALinuxAgent", epoch: "1", ver: "2.9.1.1", rel: "1.el9", want: "1:2.9.1.1-1.el9"},
+		{desc: "SUSE python-azure-agent in sysimage behind a link", dbpath: "/usr/lib/sysimage/rpm", link: true,
+			name: "python-azure-agent", ver: "2.2.49.2", rel: "150100.3.20.1", want: "2.2.49.2-150100.3.20.1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			pkg := buildRPM(t, tc.name, tc.epoch, tc.ver, tc.rel)
+			dir := t.TempDir()
+			if tc.link {
+				if err := os.MkdirAll(filepath.Join(dir, "var", "lib"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Symlink(tc.dbpath, filepath.Join(dir, "var", "lib", "rpm")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			mustRun(t, "rpm", "--root", dir, "--dbpath", tc.dbpath, "--initdb")
+			mustRun(t, "rpm", "--root", dir, "--dbpath", tc.dbpath, "-i", "--nodeps", "--justdb", pkg)
+			root := fsroot.New(dir)
+			ctx := context.Background()
+			p, found, err := RPM(ctx, run.Exec{}, root, tc.name)
+			if err != nil || !found {
+				t.Fatalf("RPM(%s) = found %v, %v", tc.name, found, err)
+			}
+			want := Package{Name: tc.name, Version: tc.want, Status: "installed", Installed: true}
+			if p != want {
+				t.Errorf("RPM(%s) = %+v, want %+v", tc.name, p, want)
+			}
+			up, err := Upstream(p.Version)
+			if err != nil || up.String() != tc.ver {
+				t.Errorf("Upstream(%q) = %v, %v; want %s", p.Version, up, err, tc.ver)
+			}
+			if p, found, err := RPM(ctx, run.Exec{}, root, "walinuxagent"); err != nil || found {
+				t.Errorf("RPM(walinuxagent) = %+v found %v, %v; want not found, no error", p, found, err)
+			}
+		})
+	}
+}
