@@ -53,7 +53,7 @@ fuzz:
 	GO=$(GO) bash scripts/fuzz.sh $(FUZZTIME)
 
 e2e-debian: build
-	bash e2e/debian/mkroot.sh
+	bash e2e/debian/mkroot.sh build
 	AGENTKEEPER_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -v ./e2e/debiantest/
 
 e2e-wine:
@@ -61,8 +61,8 @@ e2e-wine:
 
 # Benchmarks report, they do not gate: check --root against dpkg-query, and Go benchmarks.
 bench: build
-	bash e2e/debian/mkroot.sh
-	AGENTKEEPER_BIN=$(CURDIR)/$(BIN) bash e2e/debian/bench.sh
+	bash e2e/debian/mkroot.sh build
+	bash e2e/debian/bench.sh $(CURDIR)/$(BIN)
 	$(GO) test -run='^$$' -bench=. -benchmem $$($(GO) list ./... | grep -v /e2e/)
 
 clean:

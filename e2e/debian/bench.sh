@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# bench.sh compares `agentkeeper check --root R --json` on a real Debian 12 root
+# holding Debian's waagent package with the cheapest way to ask the same
+# question by hand, `dpkg-query --admindir=R/var/lib/dpkg -W waagent`.
+#
+#   bench.sh [-n RUNS] [BINARY]
+#
+# BINARY defaults to $AGENTKEEPER_BIN; RUNS (default 30, or $BENCH_RUNS) is how
+# many times each command runs, alternating, in the same run. Prints both median
+# wall times, their ratio (target: within 3x) and agentkeeper's peak memory
+# (max RSS, target: under 20 MiB). A benchmark reports, it does not gate: it
+# exits 0 unless a command fails.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
+runs="${BENCH_RUNS:-30}"
+readonly RATIO_TARGET=3
+readonly RSS_TARGET_KIB=$((20 * 1024))
+readonly RSS_RUNS=5
+
+die() {
+	printf 'bench: %s\n' "$*" >&2
+	exit 1
+}
+
+usage() {
+	sed -n '2,13s/^# \{0,1\}//p' "$0" >&2
+	exit 2
+}
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	-n)
+		[ $# -ge 2 ] || usage
+		runs="$2"
+		shift 2
+		;;
+	-h | --help) usage ;;
+	-*) usage ;;
+	*) break ;;
+	esac
+done
+[ $# -le 1 ] || usage
+bin="${1:-${AGENTKEEPER_BIN:-}}"
+[ -n "$bin" ] || die "no binary: pass it as an argument or set AGENTKEEPER_BIN"
+[ -x "$bin" ] || die "$bin is not an executable file"
+bin="$(cd "$(dirname "$bin")" && pwd -P)/$(basename "$bin")"
+case "$runs" in '' | *[!0-9]* | 0) die "RUNS must be a positive number, got '$runs'" ;; esac
+[ "$(id -u)" -eq 0 ] || die "must run as root (unpacking a root-owned image)"
+[ -n "${EPOCHREALTIME:-}" ] || die "needs bash 5 (EPOCHREALTIME)"
+
+# GNU time reports max RSS; Debian package `time`.
+if [ ! -x /usr/bin/time ]; then
+	printf 'bench: installing time (for /usr/bin/time)\n' >&2
+	DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends time >&2
+fi
+command -v dpkg-query >/dev/null || die "dpkg-query is missing"
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/agentkeeper-bench.XXXXXX")"
+trap 'rm -rf --one-file-system "$work"' EXIT
+root="$work/root"
+"$here/mkroot.sh" unpack waagent "$root"
+
+# Environment of the measured commands: no AGENTKEEPER_* settings of the caller.
+clean_env=(env)
+while IFS='=' read -r name _; do
+	case "$name" in AGENTKEEPER_*) clean_env+=(-u "$name") ;; esac
+done < <(env)
+
+ak=("${clean_env[@]}" "$bin" check --root "$root" --json)
+dq=(dpkg-query "--admindir=$root/var/lib/dpkg" -W waagent)
+
+# run_ak: agentkeeper exits 0 (ready) or 1 (not ready); anything else fails.
+run_ak() {
+	local rc=0
+	"${ak[@]}" >"$work/ak.out" 2>"$work/ak.err" || rc=$?
+	if [ "$rc" -gt 1 ]; then
+		printf 'bench: agentkeeper exited %s:\n' "$rc" >&2
+		tail -n 20 "$work/ak.err" >&2
+		exit 1
+	fi
+}
+
+run_dq() {
+	"${dq[@]}" >"$work/dq.out" 2>"$work/dq.err" || {
+		printf 'bench: dpkg-query failed:\n' >&2
+		tail -n 20 "$work/dq.err" >&2
+		exit 1
+	}
+}
+
+# One warm-up of each so neither pays for a cold page cache.
+run_ak
+run_dq
+printf 'agentkeeper says: %s\n' "$(tr -d '\n ' <"$work/ak.out" | grep -o '"ready":[a-z]*' | head -n 1)"
+printf 'dpkg-query says:  %s\n' "$(cat "$work/dq.out")"
+
+: >"$work/ak.times"
+: >"$work/dq.times"
+for ((i = 0; i < runs; i++)); do
+	t0="$EPOCHREALTIME"
+	run_ak
+	t1="$EPOCHREALTIME"
+	run_dq
+	t2="$EPOCHREALTIME"
+	printf '%s %s\n' "$t0" "$t1" >>"$work/ak.times"
+	printf '%s %s\n' "$t1" "$t2" >>"$work/dq.times"
+done
+
+# median FILE: median of (end - start) in milliseconds.
+median() {
+	awk '{ printf "%.6f\n", ($2 - $1) * 1000 }' "$1" | sort -n |
+		awk '{ v[NR] = $1 } END { if (NR % 2) printf "%.2f", v[(NR + 1) / 2]; else printf "%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+ak_ms="$(median "$work/ak.times")"
+dq_ms="$(median "$work/dq.times")"
+ratio="$(awk -v a="$ak_ms" -v b="$dq_ms" 'BEGIN { printf "%.2f", a / b }')"
+
+peak=0
+for ((i = 0; i < RSS_RUNS; i++)); do
+	rc=0
+	/usr/bin/time -f '%M' -o "$work/rss" "${ak[@]}" >/dev/null 2>&1 || rc=$?
+	[ "$rc" -le 1 ] || die "agentkeeper exited $rc under /usr/bin/time"
+	kib="$(tail -n 1 "$work/rss")"
+	[ "$kib" -gt "$peak" ] && peak="$kib"
+done
+
+verdict() { if [ "$1" -eq 1 ]; then echo "ok"; else echo "OVER TARGET"; fi; }
+ratio_ok="$(awk -v r="$ratio" -v t="$RATIO_TARGET" 'BEGIN { print (r <= t) ? 1 : 0 }')"
+rss_ok=$((peak < RSS_TARGET_KIB ? 1 : 0))
+
+printf '\n== agentkeeper check vs dpkg-query on a Debian 12 root with waagent (%s runs each, alternating)\n' "$runs"
+printf '%-42s %8s ms\n' "median agentkeeper check --root R --json" "$ak_ms"
+printf '%-42s %8s ms\n' "median dpkg-query -W waagent" "$dq_ms"
+printf '%-42s %8sx   (target <= %sx: %s)\n' "ratio" "$ratio" "$RATIO_TARGET" "$(verdict "$ratio_ok")"
+printf '%-42s %8s KiB (%s MiB; target < 20 MiB: %s)\n' "peak RSS of agentkeeper (max of $RSS_RUNS)" "$peak" \
+	"$(awk -v k="$peak" 'BEGIN { printf "%.1f", k / 1024 }')" "$(verdict "$rss_ok")"

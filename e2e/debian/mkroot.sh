@@ -1,0 +1,332 @@
+#!/usr/bin/env bash
+# mkroot.sh builds and caches pristine Debian 12 (bookworm) roots for the
+# end-to-end tests, and unpacks them.
+#
+#   mkroot.sh [--force] build [base|waagent|all]   build what is missing (default: all)
+#   mkroot.sh unpack NAME DEST                     extract NAME (base|waagent) into DEST,
+#                                                  building it first when missing
+#   mkroot.sh path NAME                            print the tarball's path
+#
+# Tarballs live in ${AGENTKEEPER_CACHE:-$HOME/.cache/agentkeeper}/debian/:
+#   base.tar     debootstrap --variant=minbase bookworm
+#   waagent.tar  base + Debian's real `waagent` package (apt-get install in a chroot)
+#
+# The Debian mirror is read at run time from this machine's apt configuration
+# (AGENTKEEPER_DEBIAN_MIRROR overrides it). Needs root. Builds are serialised with
+# flock(1) and written to a temporary file that is renamed into place, so a killed
+# run never leaves half a tarball.
+set -euo pipefail
+
+readonly SUITE=bookworm
+readonly NAMES=(base waagent)
+readonly UNIT_LINK=etc/systemd/system/multi-user.target.wants/walinuxagent.service
+
+cache="${AGENTKEEPER_CACHE:-${HOME:-/root}/.cache/agentkeeper}/debian"
+force=0
+log=""
+
+die() {
+	printf 'mkroot: %s\n' "$*" >&2
+	exit 1
+}
+
+note() {
+	printf 'mkroot: %s\n' "$*" >&2
+}
+
+usage() {
+	sed -n '2,12s/^# \{0,1\}//p' "$0" >&2
+	exit 2
+}
+
+now() {
+	date +%s.%N
+}
+
+# step NAME CMD...: run CMD with its output in the build log, print how long it
+# took, and on failure show the end of the log.
+step() {
+	local name="$1" t0 t1 rc=0
+	shift
+	t0="$(now)"
+	printf '\n== %s: %s\n' "$name" "$*" >>"$log"
+	"$@" >>"$log" 2>&1 || rc=$?
+	t1="$(now)"
+	if [ "$rc" -ne 0 ]; then
+		note "step '$name' failed (exit $rc) after $(elapsed "$t0" "$t1") s; end of $log:"
+		tail -n 40 "$log" >&2
+		exit 1
+	fi
+	note "$(printf '%-34s %6s s' "$name" "$(elapsed "$t0" "$t1")")"
+}
+
+elapsed() {
+	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'
+}
+
+# inroot ROOT CMD...: run CMD inside ROOT with a clean, non-interactive environment.
+inroot() {
+	local root="$1"
+	shift
+	env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C.UTF-8 \
+		DEBIAN_FRONTEND=noninteractive DEBCONF_NONINTERACTIVE_SEEN=true \
+		chroot "$root" "$@"
+}
+
+need_root() {
+	[ "$(id -u)" -eq 0 ] || die "must run as root (debootstrap, chroot and unpacking root-owned files need it)"
+}
+
+apt_updated=0
+# need_tool CMD PACKAGE: install PACKAGE with apt-get when CMD is missing.
+need_tool() {
+	local cmd="$1" pkg="$2"
+	command -v "$cmd" >/dev/null 2>&1 && return 0
+	note "installing $pkg (for $cmd)"
+	if [ "$apt_updated" -eq 0 ]; then
+		DEBIAN_FRONTEND=noninteractive apt-get update -q >&2 || die "apt-get update failed: cannot install $pkg"
+		apt_updated=1
+	fi
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$pkg" >&2 ||
+		die "apt-get install $pkg failed"
+	command -v "$cmd" >/dev/null 2>&1 || die "$pkg installed but $cmd is still missing"
+}
+
+# mirror prints the URI of the host's apt source for $SUITE: deb822 *.sources
+# first (the entry whose Suites holds the word bookworm), then one-line *.list.
+mirror() {
+	if [ -n "${AGENTKEEPER_DEBIAN_MIRROR:-}" ]; then
+		printf '%s\n' "$AGENTKEEPER_DEBIAN_MIRROR"
+		return 0
+	fi
+	local f uri
+	shopt -s nullglob
+	for f in /etc/apt/sources.list.d/*.sources; do
+		uri="$(deb822_uri "$f")"
+		if [ -n "$uri" ]; then
+			printf '%s\n' "$uri"
+			return 0
+		fi
+	done
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+		[ -f "$f" ] || continue
+		uri="$(oneline_uri "$f")"
+		if [ -n "$uri" ]; then
+			printf '%s\n' "$uri"
+			return 0
+		fi
+	done
+	shopt -u nullglob
+	return 1
+}
+
+deb822_uri() {
+	awk -v suite="$SUITE" '
+		function flush(   n, i, w, ok) {
+			if (f["enabled"] == "no" || !hasword(f["types"], "deb") || !hasword(f["suites"], suite)) { delete f; return }
+			n = split(f["uris"], w, /[ \t]+/)
+			for (i = 1; i <= n; i++) if (w[i] != "") { print w[i]; found = 1; exit }
+			delete f
+		}
+		function hasword(s, word,   n, i, w) {
+			n = split(s, w, /[ \t]+/)
+			for (i = 1; i <= n; i++) if (w[i] == word) return 1
+			return 0
+		}
+		/^[ \t]*#/ { next }
+		/^[ \t]*$/ { flush(); key = ""; next }
+		/^[ \t]/ { if (key != "") f[key] = f[key] " " $0; next }
+		{
+			i = index($0, ":"); if (i == 0) next
+			key = tolower(substr($0, 1, i - 1))
+			f[key] = substr($0, i + 1)
+		}
+		END { if (!found) flush() }
+	' "$1"
+}
+
+oneline_uri() {
+	awk -v suite="$SUITE" '
+		/^[ \t]*#/ || $1 != "deb" { next }
+		{
+			i = 2
+			if (substr($i, 1, 1) == "[") { while (i <= NF && substr($i, length($i)) != "]") i++; i++ }
+			if ($(i + 1) == suite) { print $i; exit }
+		}
+	' "$1"
+}
+
+tarball() {
+	printf '%s/%s.tar\n' "$cache" "$1"
+}
+
+# remove_tree DIR: unmount whatever is still mounted below DIR (debootstrap
+# mounts /proc and /sys in the target), then delete it without crossing mounts.
+remove_tree() {
+	local dir="$1" mp
+	[ -d "$dir" ] || return 0
+	dir="$(cd "$dir" && pwd -P)"
+	while read -r mp; do
+		umount -l "$mp" 2>/dev/null || true
+	done < <(awk -v d="$dir/" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo | sort -r)
+	rm -rf --one-file-system "$dir"
+}
+
+workdir=""
+cleanup() {
+	if [ -n "$workdir" ]; then
+		remove_tree "$workdir"
+	fi
+}
+
+# pack ROOT NAME: write ROOT as NAME's tarball, atomically.
+pack() {
+	local root="$1" name="$2" out tmp
+	out="$(tarball "$name")"
+	tmp="$out.tmp.$$"
+	if ! tar --numeric-owner --xattrs --acls -C "$root" -cf "$tmp" . || ! sync -f "$tmp"; then
+		rm -f "$tmp"
+		return 1
+	fi
+	mv -f "$tmp" "$out"
+}
+
+build_base() {
+	local root="$workdir/base" uri
+	need_tool debootstrap debootstrap
+	uri="$(mirror)" || die "no apt source for $SUITE found in /etc/apt/sources.list{,.d/*} (set AGENTKEEPER_DEBIAN_MIRROR)"
+	note "mirror for $SUITE (from this machine's apt config): $uri"
+	step "debootstrap --variant=minbase" debootstrap --variant=minbase "$SUITE" "$root" "$uri"
+	step "check apt sources in root" check_sources "$root" "$uri"
+	step "pack base.tar" pack "$root" base
+}
+
+# check_sources ROOT URI: debootstrap writes `deb URI bookworm main` into the
+# root's sources.list; write it when it did not, so apt-get works in the root.
+check_sources() {
+	local root="$1" uri="$2" list="$1/etc/apt/sources.list"
+	if ! grep -qs "^deb .*[[:space:]]${SUITE}[[:space:]]" "$list"; then
+		printf 'deb %s %s main\n' "$uri" "$SUITE" >"$list"
+	fi
+	cat "$list"
+}
+
+build_waagent() {
+	local root="$workdir/waagent"
+	mkdir -p "$root"
+	step "unpack base.tar" unpack_into base "$root"
+	# Keep services from starting inside the chroot; removed again below so the
+	# image stays pristine.
+	printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
+	chmod 0755 "$root/usr/sbin/policy-rc.d"
+	step "chroot apt-get update" inroot "$root" apt-get update
+	step "chroot apt-get install waagent" inroot "$root" apt-get install -y --no-install-recommends waagent
+	rm -f "$root/usr/sbin/policy-rc.d"
+	step "chroot apt-get clean" inroot "$root" apt-get clean
+	step "verify waagent in root" verify_waagent "$root"
+	step "pack waagent.tar" pack "$root" waagent
+}
+
+verify_waagent() {
+	local root="$1"
+	# shellcheck disable=SC2016 # dpkg-query format, not shell
+	inroot "$root" dpkg-query -W -f '${Package} ${Version} ${Status}\n' waagent
+	# shellcheck disable=SC2016 # dpkg-query format, not shell
+	inroot "$root" dpkg-query -W -f '${Status}' waagent | grep -q 'install ok installed' ||
+		{ echo "waagent is not installed"; return 1; }
+	[ -L "$root/$UNIT_LINK" ] || { echo "/$UNIT_LINK is missing: the unit was not enabled"; return 1; }
+	ls -l "$root/$UNIT_LINK"
+	[ -x "$root/usr/sbin/waagent" ] || { echo "/usr/sbin/waagent is missing"; return 1; }
+}
+
+# unpack_into NAME DEST: extract NAME's tarball into DEST.
+unpack_into() {
+	local name="$1" dest="$2"
+	mkdir -p "$dest"
+	tar --numeric-owner --xattrs --xattrs-include='*' --acls -p -C "$dest" -xf "$(tarball "$name")"
+}
+
+# ensure NAME: build NAME (and what it starts from) when missing or forced.
+ensure() {
+	local name="$1" t0
+	[ "$force" -eq 0 ] && [ -f "$(tarball "$name")" ] && return 0
+	need_root
+	mkdir -p "$cache"
+	exec 9>"$cache/.lock"
+	if ! flock -n 9; then
+		note "waiting for another build (lock $cache/.lock)"
+		flock -w 1800 9 || die "timed out waiting for $cache/.lock"
+	fi
+	# Another run may have built it while we waited.
+	if [ "$force" -eq 0 ] && [ -f "$(tarball "$name")" ]; then
+		exec 9>&-
+		return 0
+	fi
+	# Leftovers of killed runs: safe to remove, we hold the lock.
+	local old
+	for old in "$cache"/build.* "$cache"/*.tar.tmp.*; do
+		[ -e "$old" ] || continue
+		if [ -d "$old" ]; then remove_tree "$old"; else rm -f "$old"; fi
+	done
+	workdir="$(mktemp -d "$cache/build.XXXXXX")"
+	log="$cache/build-$name.log"
+	: >"$log"
+	trap cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	note "building $name.tar in $cache (log: $log)"
+	t0="$(now)"
+	case "$name" in
+	base) build_base ;;
+	waagent)
+		# waagent starts from base: build base first when it is missing.
+		[ -f "$(tarball base)" ] || build_base
+		build_waagent
+		;;
+	esac
+	remove_tree "$workdir"
+	workdir=""
+	note "$(printf '%-34s %6s s (%s)' "built $name.tar" "$(elapsed "$t0" "$(now)")" \
+		"$(du -h "$(tarball "$name")" | cut -f1)")"
+	exec 9>&-
+}
+
+main() {
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--force) force=1 ;;
+		-h | --help) usage ;;
+		*) break ;;
+		esac
+		shift
+	done
+	local cmd="${1:-build}"
+	[ $# -gt 0 ] && shift
+	case "$cmd" in
+	build)
+		local what="${1:-all}" n
+		case "$what" in
+		all) for n in "${NAMES[@]}"; do ensure "$n"; done ;;
+		base | waagent) ensure "$what" ;;
+		*) usage ;;
+		esac
+		;;
+	unpack)
+		[ $# -eq 2 ] || usage
+		case "$1" in base | waagent) ;; *) usage ;; esac
+		need_root
+		ensure "$1"
+		local t0
+		t0="$(now)"
+		unpack_into "$1" "$2"
+		note "$(printf '%-34s %6s s' "unpacked $1.tar into $2" "$(elapsed "$t0" "$(now)")")"
+		;;
+	path)
+		[ $# -eq 1 ] || usage
+		tarball "$1"
+		;;
+	*) usage ;;
+	esac
+}
+
+main "$@"
