@@ -129,16 +129,38 @@ func LinuxAgentFor(id string, like []string, versionID string) LinuxAgent {
 	a := LinuxAgent{Family: fam, Package: row.pkg, Unit: row.unit, Installer: row.installer,
 		Supported: row.supported, Reason: row.reason}
 	if fam == "rhel" {
-		a.Installer = InstallerDnf
-		if major, err := strconv.Atoi(strings.SplitN(versionID, ".", 2)[0]); err == nil && major <= 7 && id != "fedora" {
-			a.Installer = InstallerYum
-		}
+		a.Installer = rhelInstaller(id, versionID)
 		if id == "ol" {
-			major := strings.SplitN(versionID, ".", 2)[0]
-			a.Note = "on Oracle Linux enable the ol" + major + "_addons repository first"
+			major := strings.TrimSpace(strings.SplitN(versionID, ".", 2)[0])
+			if _, err := strconv.Atoi(major); err == nil {
+				a.Note = "on Oracle Linux enable the ol" + major + "_addons repository first"
+			} else {
+				a.Note = "on Oracle Linux enable the olN_addons repository (N = the major release) first"
+			}
 		}
 	}
 	return a
+}
+
+// rhelInstaller picks yum or dnf for a Red Hat-like distribution: yum up to
+// major release 7, dnf from 8 (update-linux-agent.md). Fedora's and Amazon
+// Linux's releases are numbered differently: Fedora uses dnf, Amazon Linux
+// uses yum before Amazon Linux 2022/2023 (2018.03 is Amazon Linux 1, "2" is
+// Amazon Linux 2). An unreadable VERSION_ID gets dnf, today's default.
+func rhelInstaller(id, versionID string) string {
+	major, err := strconv.Atoi(strings.TrimSpace(strings.SplitN(versionID, ".", 2)[0]))
+	switch {
+	case err != nil, id == "fedora":
+		return InstallerDnf
+	case id == "amzn":
+		if major < 2022 {
+			return InstallerYum
+		}
+		return InstallerDnf
+	case major <= 7:
+		return InstallerYum
+	}
+	return InstallerDnf
 }
 
 // UnitName returns the unit name without the ".service" suffix.

@@ -61,7 +61,9 @@ func (r Root) Join(p string) string {
 // it. It returns the host path. A missing component is not an error here:
 // the returned path then simply does not exist.
 func (r Root) Resolve(p string) (string, error) {
-	rest := strings.Split(strings.Trim(path.Clean("/"+filepath.ToSlash(p)), "/"), "/")
+	// Not path.Clean: "link/.." is the parent of the link's target, as for
+	// the kernel, not the directory holding the link.
+	rest := strings.Split(filepath.ToSlash(p), "/")
 	var done []string
 	links := 0
 	for len(rest) > 0 {
@@ -81,8 +83,14 @@ func (r Root) Resolve(p string) (string, error) {
 		if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
 			done = append(done, c)
 			if err != nil {
-				// Nothing below a missing component can exist.
-				done = append(done, rest...)
+				// Nothing below a missing component can exist, so the rest
+				// is kept as names only. A ".." (from a link target) must not
+				// reach filepath.Join, which would climb above the root.
+				for _, c := range rest {
+					if c != "" && c != "." && c != ".." {
+						done = append(done, c)
+					}
+				}
 				rest = nil
 			}
 			continue
@@ -114,6 +122,13 @@ func (r Root) Open(p string) (*os.File, fs.FileInfo, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	// Stat before opening: opening a FIFO blocks until a writer appears, and
+	// opening a device can have side effects.
+	if fi, err := os.Stat(host); err != nil {
+		return nil, nil, fmt.Errorf("open %s: %w", r.Join(p), unwrapPath(err))
+	} else if !fi.Mode().IsRegular() {
+		return nil, nil, fmt.Errorf("open %s: not a regular file (%s)", r.Join(p), kind(fi.Mode()))
+	}
 	f, err := os.Open(host)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open %s: %w", r.Join(p), unwrapPath(err))
@@ -125,7 +140,7 @@ func (r Root) Open(p string) (*os.File, fs.FileInfo, error) {
 	}
 	if !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, nil, fmt.Errorf("open %s: not a regular file (%s)", r.Join(p), fi.Mode().Type())
+		return nil, nil, fmt.Errorf("open %s: not a regular file (%s)", r.Join(p), kind(fi.Mode()))
 	}
 	return f, fi, nil
 }
@@ -192,4 +207,19 @@ func unwrapPath(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// kind names a file type for messages.
+func kind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "mode " + m.Type().String()
 }

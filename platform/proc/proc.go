@@ -1,8 +1,6 @@
 // Package proc lists the processes of the running system.
 package proc
 
-import "errors"
-
 // Process is one running process.
 type Process struct {
 	PID  int
@@ -12,5 +10,17 @@ type Process struct {
 	Args []string
 }
 
-// List returns the running processes.
-func List() ([]Process, error) { return nil, errors.New("not implemented") }
+// List returns the running processes. Processes that exit while the list
+// is being built are left out.
+func List() ([]Process, error) { return list() }
+
+// Match returns the processes for which pred is true, in order.
+func Match(ps []Process, pred func(Process) bool) []Process {
+	var out []Process
+	for _, p := range ps {
+		if pred(p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"time"
 )
 
 // Cmd is one command to run.
@@ -43,6 +44,9 @@ type Runner interface {
 // maxOutput caps how much of a command's output is kept in memory.
 const maxOutput = 4 << 20
 
+// waitDelay is how long Run waits for a killed command's output to close.
+const waitDelay = 500 * time.Millisecond
+
 // Exec is the Runner that starts real processes.
 type Exec struct{}
 
@@ -53,6 +57,9 @@ func (Exec) Run(ctx context.Context, c Cmd) (Result, error) {
 	}
 	cmd := exec.CommandContext(ctx, c.Argv[0], c.Argv[1:]...)
 	cmd.Dir = c.Dir
+	// Once the context ends and the process is killed, stop waiting for its
+	// output: a child it left behind may hold the pipes open for much longer.
+	cmd.WaitDelay = waitDelay
 	if len(c.Env) > 0 {
 		cmd.Env = append(os.Environ(), c.Env...)
 	}
@@ -68,33 +75,53 @@ func (Exec) Run(ctx context.Context, c Cmd) (Result, error) {
 		return res, fmt.Errorf("%s: %w", c, ctx.Err())
 	case errors.As(err, &ee):
 		res.ExitCode = ee.ExitCode()
+	case errors.Is(err, exec.ErrWaitDelay) && cmd.ProcessState != nil:
+		// It exited (successfully), but a child it left in the background
+		// still holds its output open: what was read so far is the result.
+		res.ExitCode = cmd.ProcessState.ExitCode()
 	default:
 		return res, fmt.Errorf("%s: %w", c, err)
 	}
 	return res, nil
 }
 
-// Tail returns the last n lines of a command's combined output, for error
-// messages that show what went wrong.
+// Tail returns the last n lines of a command's output, stdout's lines then
+// stderr's, for error messages that show what went wrong. Trailing blank
+// lines and carriage returns are dropped.
 func (r Result) Tail(n int) string {
-	all := strings.TrimRight(string(r.Stdout)+"\n"+string(r.Stderr), "\n ")
-	lines := strings.Split(strings.TrimLeft(all, "\n"), "\n")
+	if n <= 0 {
+		return ""
+	}
+	var lines []string
+	for _, b := range [][]byte{r.Stdout, r.Stderr} {
+		s := strings.TrimRight(strings.ReplaceAll(string(b), "\r\n", "\n"), "\n ")
+		s = strings.TrimLeft(s, "\n")
+		if s != "" {
+			lines = append(lines, strings.Split(s, "\n")...)
+		}
+	}
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
 }
 
-// capped is a buffer that keeps at most maxOutput bytes.
-type capped struct{ bytes.Buffer }
+// capped is a buffer that keeps at most maxOutput bytes and throws the
+// rest away (still accepting it, so the command is not cut off). The buffer
+// is a named field, not embedded: an embedded bytes.Buffer would bring its
+// ReadFrom, which io.Copy prefers and which would bypass the cap.
+type capped struct{ buf bytes.Buffer }
 
 func (c *capped) Write(p []byte) (int, error) {
-	if room := maxOutput - c.Len(); room > 0 {
+	if room := maxOutput - c.buf.Len(); room > 0 {
 		if len(p) > room {
-			c.Buffer.Write(p[:room])
+			c.buf.Write(p[:room])
 		} else {
-			c.Buffer.Write(p)
+			c.buf.Write(p)
 		}
 	}
 	return len(p), nil
 }
+
+// Bytes returns what was kept.
+func (c *capped) Bytes() []byte { return c.buf.Bytes() }

@@ -2,14 +2,6 @@
 // (live, or enabled-ness inside an offline image) or a Windows service.
 package service
 
-import (
-	"context"
-	"errors"
-
-	"github.com/agentkeeper/agentkeeper/platform/fsroot"
-	"github.com/agentkeeper/agentkeeper/platform/run"
-)
-
 // State is what is known about one service.
 type State struct {
 	// Installed: the unit file or service exists.
@@ -25,18 +17,4 @@ type State struct {
 	Detail string
 }
 
-// SystemdOffline judges a unit inside an image: installed if its unit file
-// exists, enabled if a *.wants link or alias points at it; Running nil.
-func SystemdOffline(r fsroot.Root, unit string) (State, error) {
-	return State{}, errors.New("not implemented")
-}
-
-// SystemdLive asks systemctl about a unit on the running system.
-func SystemdLive(ctx context.Context, rn run.Runner, unit string) (State, error) {
-	return State{}, errors.New("not implemented")
-}
-
-// Windows asks the service control manager about a service.
-func Windows(name string) (State, error) {
-	return State{}, errors.New("not implemented")
-}
+func boolPtr(b bool) *bool { return &b }
