@@ -172,7 +172,7 @@ func serviceCheck(ctx context.Context, o *Options, rep *Report, la LinuxAgent) {
 	if o.live() {
 		how = "systemd"
 		st, err = service.SystemdLive(ctx, o.Runner, la.Unit)
-		if err != nil {
+		if errors.Is(err, service.ErrNoSystemd) {
 			o.Log.Debug("systemctl unavailable, reading unit files", "err", err)
 			how = "unit files (systemd is not running: " + clip(err.Error(), 80) + ")"
 			st, err = service.SystemdOffline(o.Root, la.Unit)
