@@ -92,6 +92,9 @@ func TestSystemdOfflineDebianImage(t *testing.T) {
 		t.Run(tc.desc, func(t *testing.T) {
 			tarball := filepath.Join(cache, "debian", tc.tar)
 			if _, err := os.Stat(tarball); err != nil {
+				if os.Getenv("AGENTKEEPER_E2E") != "" {
+					t.Fatalf("AGENTKEEPER_E2E is set but %s is missing: %v", tarball, err)
+				}
 				t.Skipf("%s missing (build it with e2e/debian/mkroot.sh build): %v", tarball, err)
 			}
 			dir := t.TempDir()
