@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/go-version"
 
+	"github.com/agentkeeper/agentkeeper/agent/backup"
 	"github.com/agentkeeper/agentkeeper/platform/fsroot"
 	"github.com/agentkeeper/agentkeeper/platform/osinfo"
 	"github.com/agentkeeper/agentkeeper/platform/proc"
@@ -42,7 +43,12 @@ type Options struct {
 	Now       func() time.Time
 	Processes func() ([]proc.Process, error)
 	OnAzure   func(fsroot.Root) (bool, error)
-	HTTP      *http.Client
+	// LockHeld probes the SafeFreeze lock; nil means the real probe.
+	LockHeld func(hostPath string) (bool, int, error)
+	// BackupStaleAfter is how long a "transitioning" snapshot status counts
+	// as a running backup (config backup.stale_after).
+	BackupStaleAfter time.Duration
+	HTTP             *http.Client
 }
 
 // live reports whether the root is the running system.
@@ -116,9 +122,32 @@ func Inspect(ctx context.Context, o Options) *Report {
 		rep.Add(Check{ID: "os.supported", Status: StatusFail, Message: "unknown operating system family " + info.Family})
 	}
 
+	backupCheck(&o, rep)
 	networkChecks(ctx, &o, rep)
 	rep.Finish()
 	return rep
+}
+
+// DetectBackup looks for a running Azure Backup snapshot on the root.
+func DetectBackup(o Options, family string) backup.Result {
+	o.defaults()
+	return backup.Detect(backup.Options{Root: o.Root, Live: o.live(), Family: family,
+		StaleAfter: o.BackupStaleAfter, Now: o.Now, Processes: o.Processes, LockHeld: o.LockHeld})
+}
+
+func backupCheck(o *Options, rep *Report) {
+	rep.Backup = DetectBackup(*o, rep.OS.Family)
+	if rep.Backup.Evidence == nil {
+		rep.Backup.Evidence = []backup.Evidence{}
+	}
+	if !rep.Backup.Running {
+		rep.Add(Check{ID: "backup.idle", Status: StatusPass, Message: "no Azure Backup snapshot is running"})
+		return
+	}
+	e := rep.Backup.Evidence[0]
+	rep.Add(Check{ID: "backup.idle", Status: StatusWarn,
+		Message: fmt.Sprintf("an Azure Backup snapshot is running: %s (%s)", e.What, e.Where),
+		Fix:     "wait for the backup to finish before updating the agent (agentkeeper ensure waits or defers by itself)"})
 }
 
 func azureCheck(o *Options, rep *Report) {

@@ -4,6 +4,8 @@
 // and for pipelines.
 package agent
 
+import "github.com/agentkeeper/agentkeeper/agent/backup"
+
 // Status is the outcome of one check.
 type Status string
 
@@ -81,7 +83,9 @@ type Report struct {
 	Root    string      `json:"root"`
 	OS      OSReport    `json:"os"`
 	Agent   AgentReport `json:"agent"`
-	Checks  []Check     `json:"checks"`
+	// Backup says whether an Azure Backup snapshot is running, and why.
+	Backup backup.Result `json:"backup"`
+	Checks []Check       `json:"checks"`
 	// Time is when the check ran, RFC 3339 UTC.
 	Time string `json:"time"`
 	// Hostname of the machine that ran the check (the image's for offline roots, when known).
