@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"sort"
 	"strings"
@@ -49,6 +51,7 @@ var Defaults = map[string]any{
 	// Installing.
 	"install.auto":         true,
 	"install.lock_timeout": "5m",
+	"install.lock_file":    "",
 	// Service mode.
 	"service.interval":    "1h",
 	"service.listen":      "127.0.0.1:9867",
@@ -82,6 +85,8 @@ type Config struct {
 
 	InstallAuto        bool
 	InstallLockTimeout time.Duration
+	// InstallLockFile is the single-instance lock ("" = the platform default).
+	InstallLockFile string
 
 	ServiceInterval                               time.Duration
 	ServiceListen, ServiceTextfile, ServiceReport string
@@ -89,15 +94,27 @@ type Config struct {
 
 // Error is a configuration error: it names the key and where the value came from.
 type Error struct {
-	Key, Source, Msg string
+	// Key is the setting ("linux.min_version"), or "" when the file itself
+	// is at fault.
+	Key string
+	// Source is where the value came from: the file's path, "environment
+	// variable AGENTKEEPER_...", or "command-line flag".
+	Source string
+	// Msg says what is wrong, quoting the value.
+	Msg string
+	// Err is the underlying error, if any (e.g. fs.ErrNotExist).
+	Err error
 }
 
 func (e *Error) Error() string {
 	if e.Key == "" {
-		return fmt.Sprintf("config %s: %s", e.Source, e.Msg)
+		return fmt.Sprintf("config file %s: %s", e.Source, e.Msg)
 	}
-	return fmt.Sprintf("config %s: %s: %s", e.Source, e.Key, e.Msg)
+	return fmt.Sprintf("config: %s (from %s): %s", e.Key, e.Source, e.Msg)
 }
+
+// Unwrap returns the underlying error.
+func (e *Error) Unwrap() error { return e.Err }
 
 // DefaultFile is where the config file is looked for when none is named.
 func DefaultFile() string {
@@ -136,40 +153,62 @@ func Load(v *viper.Viper, file string) (*Config, error) {
 		file = DefaultFile()
 	}
 	c := &Config{}
+	var fv *viper.Viper
 	data, err := readCapped(file)
 	switch {
 	case err == nil:
 		c.File = file
 		v.SetConfigType("yaml")
 		if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
-			return nil, &Error{Source: file, Msg: "not valid YAML: " + oneLine(err.Error())}
+			return nil, &Error{Source: file, Msg: yamlMsg(err)}
 		}
-		unknown, err := unknownKeys(data)
+		fv = viper.New()
+		fv.SetConfigType("yaml")
+		if err := fv.ReadConfig(bytes.NewReader(data)); err != nil {
+			return nil, &Error{Source: file, Msg: yamlMsg(err)}
+		}
+		unknown, err := unknownKeys(fv)
 		if err != nil {
-			return nil, &Error{Source: file, Msg: "not valid YAML: " + oneLine(err.Error())}
+			return nil, &Error{Key: err.key, Source: file, Msg: err.msg}
 		}
 		for _, k := range unknown {
 			c.Warnings = append(c.Warnings, fmt.Sprintf("config %s: unknown key %q ignored", file, k))
 		}
+		for _, k := range versionKeys {
+			// YAML reads 2.10 as the number 2.1: say so rather than
+			// silently lowering the minimum.
+			if f, ok := fv.Get(k).(float64); ok {
+				c.Warnings = append(c.Warnings, fmt.Sprintf("config %s: %s was read as the number %v; quote versions (\"2.10\") so that they are kept as written", file, k, f))
+			}
+		}
 	case errors.Is(err, os.ErrNotExist) && !explicit:
 		// No config file: defaults, environment and flags only.
 	default:
-		return nil, &Error{Source: file, Msg: err.Error()}
+		return nil, &Error{Source: file, Msg: err.Error(), Err: err}
 	}
-	return c, c.fill(v)
+	return c, c.fill(v, fv)
 }
 
-// fill copies and validates values from v.
-func (c *Config) fill(v *viper.Viper) error {
+// fill copies and validates values from v; fv holds the file's own values
+// (nil when no file was read), to tell where a bad value came from.
+func (c *Config) fill(v *viper.Viper, fv *viper.Viper) error {
+	// src names the layer that gave key its value. Viper does not say, so
+	// the value is matched against each layer in order of precedence below
+	// the flags (an empty variable is unset for viper too); a value that no
+	// variable or file holds came from a flag, defaults being valid.
 	src := func(key string) string {
+		val := strings.TrimSpace(v.GetString(key))
 		env := EnvPrefix + "_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
-		if _, ok := os.LookupEnv(env); ok {
-			return "environment " + env
+		if e := os.Getenv(env); e != "" && strings.TrimSpace(e) == val {
+			return "environment variable " + env
 		}
-		if c.File != "" && v.InConfig(key) {
+		if fv != nil && fv.IsSet(key) && strings.TrimSpace(fv.GetString(key)) == val {
 			return c.File
 		}
-		return "flag or default"
+		if val == strings.TrimSpace(fmt.Sprint(Defaults[key])) {
+			return "default"
+		}
+		return "command-line flag"
 	}
 	vers := map[string]*version.Version{}
 	for _, k := range versionKeys {
@@ -218,6 +257,7 @@ func (c *Config) fill(v *viper.Viper) error {
 	c.WindowsMSISigner = v.GetString("windows.msi_signer")
 	c.InstallAuto = bools["install.auto"]
 	c.InstallLockTimeout = durs["install.lock_timeout"]
+	c.InstallLockFile = v.GetString("install.lock_file")
 	c.ServiceInterval = durs["service.interval"]
 	c.ServiceListen = v.GetString("service.listen")
 	c.ServiceTextfile = v.GetString("service.textfile")
@@ -243,35 +283,56 @@ func parseBool(x any) (bool, error) {
 	return false, fmt.Errorf("%v is not a boolean (want true or false)", x)
 }
 
-// unknownKeys returns the file's keys that are not in Defaults, sorted.
-func unknownKeys(data []byte) ([]string, error) {
-	fv := viper.New()
-	fv.SetConfigType("yaml")
-	if err := fv.ReadConfig(bytes.NewReader(data)); err != nil {
-		return nil, err
-	}
+// keyError is a key of the file that cannot be ignored.
+type keyError struct{ key, msg string }
+
+// unknownKeys returns the file's keys (read into fv) that are not in
+// Defaults, sorted. A known section given a value ("network: off") is an
+// error, not an unknown key: it would hide every default under it.
+func unknownKeys(fv *viper.Viper) ([]string, *keyError) {
 	var out []string
 	for _, k := range fv.AllKeys() {
-		if _, ok := Defaults[k]; !ok {
-			out = append(out, k)
+		if _, ok := Defaults[k]; ok {
+			continue
 		}
+		var under []string
+		for d := range Defaults {
+			if strings.HasPrefix(d, k+".") {
+				under = append(under, d)
+			}
+		}
+		if len(under) > 0 {
+			sort.Strings(under)
+			return nil, &keyError{key: k, msg: fmt.Sprintf("a section (of %s) cannot be given a value", strings.Join(under, ", "))}
+		}
+		out = append(out, k)
 	}
 	sort.Strings(out)
 	return out, nil
 }
 
+// readCapped reads a config file of at most maxFile bytes. Errors do not
+// repeat the path: the caller's Error names it.
 func readCapped(file string) ([]byte, error) {
+	// Stat first: opening a named pipe would block until a writer appears.
+	fi, err := os.Stat(file)
+	if err != nil {
+		return nil, unwrapPath(err)
+	}
+	if !fi.Mode().IsRegular() {
+		if fi.IsDir() {
+			return nil, errors.New("not a regular file (a directory)")
+		}
+		return nil, fmt.Errorf("not a regular file (%s)", fi.Mode().Type())
+	}
 	f, err := os.Open(file)
 	if err != nil {
-		return nil, err
+		return nil, unwrapPath(err)
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err == nil && !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("not a regular file")
-	}
 	data, err := io.ReadAll(io.LimitReader(f, maxFile+1))
 	if err != nil {
-		return nil, err
+		return nil, unwrapPath(err)
 	}
 	if len(data) > maxFile {
 		return nil, fmt.Errorf("larger than %d bytes: not a config file", maxFile)
@@ -279,4 +340,30 @@ func readCapped(file string) ([]byte, error) {
 	return data, nil
 }
 
+// yamlMsg says why the file is not the YAML expected, in one line.
+func yamlMsg(err error) string {
+	s := strings.TrimPrefix(oneLine(err.Error()), "While parsing config: ")
+	if strings.Contains(s, "cannot unmarshal") {
+		// A list or a plain word at the top instead of key: value lines;
+		// the decoder's own words name Go types.
+		if m := yamlLine.FindString(s); m != "" {
+			return "not valid YAML: want key: value lines (" + m + ")"
+		}
+		return "not valid YAML: want key: value lines"
+	}
+	return "not valid YAML: " + s
+}
+
+var yamlLine = regexp.MustCompile(`line [0-9]+`)
+
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// unwrapPath drops the *fs.PathError wrapper, whose path would repeat the
+// file name the Error already gives.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

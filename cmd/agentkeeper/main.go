@@ -76,7 +76,8 @@ func (a *app) rootCommand() *cobra.Command {
 agent is installed, recent enough and healthy, and reports whether the machine is
 ready for Azure Backup.
 
-Exit codes: 0 ready, 1 not ready, 2 usage, config or internal error.`,
+Exit codes: 0 ready, 1 not ready, 2 usage, config or internal error,
+75 deferred (ensure: a backup or another installation is running; retry later).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -84,7 +85,7 @@ Exit codes: 0 ready, 1 not ready, 2 usage, config or internal error.`,
 	pf.StringVar(&a.configFile, "config", "", "config file (default "+config.DefaultFile()+" when it exists)")
 	pf.String("log-level", "info", "log level: debug, info, warn, error (logs go to stderr)")
 	a.bind(pf.Lookup("log-level"), "log.level")
-	root.AddCommand(a.checkCommand(), a.versionCommand())
+	root.AddCommand(a.checkCommand(), a.ensureCommand(), a.versionCommand())
 	return root
 }
 

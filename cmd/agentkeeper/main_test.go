@@ -140,8 +140,8 @@ func TestCheckJSON(t *testing.T) {
 			Version        string `json:"version"`
 			ServiceRunning *bool  `json:"service_running"`
 		} `json:"agent"`
-		Checks []struct{ ID, Status, Message string } `json:"checks"`
-		AgentkeeperVersion string `json:"agentkeeper_version"`
+		Checks             []struct{ ID, Status, Message string } `json:"checks"`
+		AgentkeeperVersion string                                 `json:"agentkeeper_version"`
 	}
 	dec := json.NewDecoder(strings.NewReader(r.stdout))
 	dec.DisallowUnknownFields()

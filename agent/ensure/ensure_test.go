@@ -1,0 +1,346 @@
+//go:build linux
+
+package ensure
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gofrs/flock"
+
+	"github.com/agentkeeper/agentkeeper/agent"
+	"github.com/agentkeeper/agentkeeper/agent/agenttest"
+	"github.com/agentkeeper/agentkeeper/agent/backup"
+	"github.com/agentkeeper/agentkeeper/platform/fsroot"
+	"github.com/agentkeeper/agentkeeper/platform/pkgmgr"
+	"github.com/agentkeeper/agentkeeper/platform/run"
+)
+
+// fakeManager plays the package manager: Install writes what the real
+// package leaves in the image (dpkg status entry and unit file).
+type fakeManager struct {
+	root       string
+	candidate  string
+	candErr    error
+	installErr error
+	delay      time.Duration
+	installs   atomic.Int32
+	before     func() // runs at the start of Install
+}
+
+func (m *fakeManager) Name() string { return "apt-get" }
+func (m *fakeManager) Plan(pkg string) []run.Cmd {
+	return []run.Cmd{{Argv: []string{"chroot", m.root, "apt-get", "update"}}, {Argv: []string{"chroot", m.root, "apt-get", "install", "-y", pkg}}}
+}
+func (m *fakeManager) Candidate(ctx context.Context, pkg string) (string, error) {
+	return m.candidate, m.candErr
+}
+func (m *fakeManager) Install(ctx context.Context, pkg string) error {
+	m.installs.Add(1)
+	if m.before != nil {
+		m.before()
+	}
+	time.Sleep(m.delay)
+	if m.installErr != nil {
+		return m.installErr
+	}
+	status := agenttest.BashStanza + "\n" + agenttest.DpkgStanza(pkg, "install ok installed", m.candidate)
+	if err := os.WriteFile(filepath.Join(m.root, "var/lib/dpkg/status"), []byte(status), 0o644); err != nil {
+		return err
+	}
+	unit := filepath.Join(m.root, "usr/lib/systemd/system/walinuxagent.service")
+	os.MkdirAll(filepath.Dir(unit), 0o755)
+	return os.WriteFile(unit, []byte("[Service]\nExecStart=/usr/sbin/waagent -daemon\n[Install]\nWantedBy=multi-user.target\n"), 0o644)
+}
+
+type fixture struct {
+	root    string
+	mgr     *fakeManager
+	opts    Options
+	backups []bool // successive answers of the backup probe; the last repeats
+	probes  int
+	slept   []time.Duration
+	mu      sync.Mutex
+}
+
+// newFixture makes a Debian 12 image; status is the dpkg status content
+// (without the agent when it is only BashStanza).
+func newFixture(t *testing.T, status string) *fixture {
+	root := t.TempDir()
+	files := agenttest.DebianImage("2.7.3.0-4.1")
+	files["var/lib/dpkg/status"] = status
+	if !strings.Contains(status, "waagent") {
+		delete(files, "usr/lib/systemd/system/walinuxagent.service")
+		delete(files, "etc/systemd/system/multi-user.target.wants/walinuxagent.service")
+	}
+	agenttest.Tree(t, root, files)
+	f := &fixture{root: root, mgr: &fakeManager{root: root, candidate: "2.7.3.0-4.1"}}
+	f.opts = Options{
+		Inspect: agent.Options{Root: fsroot.New(root), Runner: &run.Fake{Respond: func(c run.Cmd) (run.Result, error) {
+			t.Errorf("unexpected command %s", c)
+			return run.Result{ExitCode: 1}, nil
+		}}},
+		LockFile: filepath.Join(t.TempDir(), "agentkeeper.lock"),
+		Poll:     10 * time.Minute,
+		IsAdmin:  func() bool { return true },
+		NewManager: func(string, fsroot.Root, run.Runner, pkgmgr.Options) (pkgmgr.Manager, error) {
+			return f.mgr, nil
+		},
+		Backup: func() backup.Result {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			running := false
+			if len(f.backups) > 0 {
+				running = f.backups[min(f.probes, len(f.backups)-1)]
+			}
+			f.probes++
+			if running {
+				return backup.Result{Running: true, Evidence: []backup.Evidence{{Kind: "lock", What: "SafeFreeze lock held by pid 42", Where: "/etc/azure/x"}}}
+			}
+			return backup.Result{Evidence: []backup.Evidence{}}
+		},
+		Sleep: func(ctx context.Context, d time.Duration) error {
+			f.slept = append(f.slept, d)
+			return nil
+		},
+	}
+	return f
+}
+
+func wantsLink(root string) bool {
+	_, err := os.Lstat(filepath.Join(root, "etc/systemd/system/multi-user.target.wants/walinuxagent.service"))
+	return err == nil
+}
+
+func dpkgStatus(t *testing.T, root string) string {
+	b, err := os.ReadFile(filepath.Join(root, "var/lib/dpkg/status"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestEnsureInstallsMissingAgent(t *testing.T) {
+	f := newFixture(t, agenttest.BashStanza)
+	var progress strings.Builder
+	f.opts.Progress = &progress
+	res := Run(context.Background(), f.opts)
+	if res.ExitCode != ExitReady || res.Outcome != "ready" || res.Plan.Action != ActionInstall {
+		t.Fatalf("exit %d outcome %s plan %+v: %s\n%+v", res.ExitCode, res.Outcome, res.Plan, res.Message, res.Actions)
+	}
+	if res.VersionBefore != "" || res.VersionAfter != "2.7.3.0" || !res.Report.Ready {
+		t.Errorf("before %q after %q ready %v", res.VersionBefore, res.VersionAfter, res.Report.Ready)
+	}
+	if !wantsLink(f.root) {
+		t.Error("unit not enabled in the image")
+	}
+	ids := map[string]string{}
+	for _, s := range append(res.Preconditions, res.Actions...) {
+		ids[s.ID] = s.Status
+	}
+	for _, id := range []string{"admin", "lock", "backup.idle", "source", "install", "enable", "verify"} {
+		if ids[id] != StepPass {
+			t.Errorf("step %s = %q, want pass (%+v)", id, ids[id], ids)
+		}
+	}
+	if len(res.Plan.Commands) < 2 || !strings.Contains(strings.Join(res.Plan.Commands, "\n"), "apt-get install -y waagent") {
+		t.Errorf("plan commands %q", res.Plan.Commands)
+	}
+
+	// Idempotent: a second run does nothing.
+	res = Run(context.Background(), f.opts)
+	if res.ExitCode != ExitReady || res.Plan.Action != ActionNone || f.mgr.installs.Load() != 1 {
+		t.Errorf("second run: exit %d action %s installs %d", res.ExitCode, res.Plan.Action, f.mgr.installs.Load())
+	}
+}
+
+func TestEnsureUpdatesOldAgent(t *testing.T) {
+	f := newFixture(t, agenttest.BashStanza+"\n"+agenttest.DpkgStanza("waagent", "install ok installed", "2.2.45-1"))
+	res := Run(context.Background(), f.opts)
+	if res.ExitCode != ExitReady || res.Plan.Action != ActionUpdate || res.VersionBefore != "2.2.45" || res.VersionAfter != "2.7.3.0" {
+		t.Fatalf("exit %d action %s %s→%s: %s", res.ExitCode, res.Plan.Action, res.VersionBefore, res.VersionAfter, res.Message)
+	}
+}
+
+func TestEnsureFaults(t *testing.T) {
+	old := agenttest.BashStanza + "\n" + agenttest.DpkgStanza("waagent", "install ok installed", "2.2.45-1")
+	cmdErr := &pkgmgr.CommandError{Cmd: run.Cmd{Argv: []string{"apt-get", "install", "waagent"}}, ExitCode: 100,
+		Tail: "E: Unable to locate package waagent"}
+	tests := []struct {
+		desc     string
+		status   string
+		setup    func(f *fixture)
+		code     int
+		outcome  string
+		installs int32
+		msg      string
+	}{
+		{desc: "package manager fails", status: old, setup: func(f *fixture) { f.mgr.installErr = cmdErr },
+			code: ExitNotReady, outcome: "failed", installs: 1, msg: "Unable to locate package"},
+		{desc: "package manager stays locked", status: old,
+			setup: func(f *fixture) { f.mgr.installErr = errors.Join(pkgmgr.ErrLocked, cmdErr) },
+			code:  ExitDeferred, outcome: "deferred", installs: 1, msg: "locked"},
+		{desc: "repositories offer only an old version", status: old, setup: func(f *fixture) { f.mgr.candidate = "2.2.49-1" },
+			code: ExitNotReady, outcome: "failed", installs: 0, msg: "2.2.49-1"},
+		{desc: "repositories offer nothing", status: agenttest.BashStanza,
+			setup: func(f *fixture) { f.mgr.candidate, f.mgr.candErr = "", pkgmgr.ErrNotOffered },
+			code:  ExitNotReady, outcome: "failed", installs: 0, msg: "do not offer"},
+		{desc: "backup running, no wait", status: old, setup: func(f *fixture) { f.backups = []bool{true} },
+			code: ExitDeferred, outcome: "deferred", installs: 0, msg: "SafeFreeze"},
+		{desc: "backup running, wait runs out", status: old,
+			setup: func(f *fixture) { f.backups = []bool{true}; f.opts.WaitBackup = 25 * time.Minute },
+			code:  ExitDeferred, outcome: "deferred", installs: 0, msg: "SafeFreeze"},
+		{desc: "backup ends during the wait", status: old,
+			setup: func(f *fixture) { f.backups = []bool{true, true, false}; f.opts.WaitBackup = time.Hour },
+			code:  ExitReady, outcome: "ready", installs: 1},
+		{desc: "backup starts just before apply", status: old,
+			setup: func(f *fixture) { f.backups = []bool{false, true} },
+			code:  ExitDeferred, outcome: "deferred", installs: 0, msg: "started"},
+		{desc: "not root", status: old, setup: func(f *fixture) { f.opts.IsAdmin = func() bool { return false } },
+			code: ExitNotReady, outcome: "failed", installs: 0, msg: "root"},
+		{desc: "dry run changes nothing", status: old, setup: func(f *fixture) { f.opts.DryRun = true },
+			code: ExitNotReady, outcome: "planned", installs: 0, msg: "would update"},
+		{desc: "unsupported distribution", status: old, setup: func(f *fixture) {
+			os.WriteFile(filepath.Join(f.root, "usr/lib/os-release"), []byte("ID=alpine\nVERSION_ID=3.19\n"), 0o644)
+		}, code: ExitNotReady, outcome: "failed", installs: 0, msg: "Alpine"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			f := newFixture(t, tc.status)
+			tc.setup(f)
+			before := dpkgStatus(t, f.root)
+			res := Run(context.Background(), f.opts)
+			if res.ExitCode != tc.code || res.Outcome != tc.outcome || f.mgr.installs.Load() != tc.installs {
+				t.Errorf("exit %d outcome %s installs %d, want %d %s %d: %s", res.ExitCode, res.Outcome, f.mgr.installs.Load(),
+					tc.code, tc.outcome, tc.installs, res.Message)
+			}
+			if tc.msg != "" && !strings.Contains(res.Message+fmtSteps(res), tc.msg) {
+				t.Errorf("message %q / steps %s do not mention %q", res.Message, fmtSteps(res), tc.msg)
+			}
+			if tc.code != ExitReady {
+				if got := dpkgStatus(t, f.root); got != before {
+					t.Error("the package database changed although nothing was installed")
+				}
+				if res.Report == nil || res.Report.Ready {
+					t.Error("a failed or deferred run must report not ready")
+				}
+			}
+		})
+	}
+}
+
+func fmtSteps(r *Result) string {
+	var b strings.Builder
+	for _, s := range append(r.Preconditions, r.Actions...) {
+		b.WriteString(s.ID + "=" + s.Status + ": " + s.Message + "\n")
+	}
+	return b.String()
+}
+
+func TestEnsureWaitPrintsProgress(t *testing.T) {
+	f := newFixture(t, agenttest.BashStanza)
+	f.backups = []bool{true, true, true, false}
+	f.opts.WaitBackup = time.Hour
+	f.opts.Poll = 5 * time.Minute
+	var progress strings.Builder
+	f.opts.Progress = &progress
+	res := Run(context.Background(), f.opts)
+	if res.ExitCode != ExitReady {
+		t.Fatalf("exit %d: %s", res.ExitCode, res.Message)
+	}
+	if n := strings.Count(progress.String(), "backup running"); n != 3 {
+		t.Errorf("%d progress lines about the backup, want 3:\n%s", n, progress.String())
+	}
+	if len(f.slept) != 3 || f.slept[0] != 5*time.Minute {
+		t.Errorf("slept %v", f.slept)
+	}
+}
+
+func TestEnsureLock(t *testing.T) {
+	f := newFixture(t, agenttest.BashStanza)
+	other := flock.New(f.opts.LockFile)
+	if ok, err := other.TryLock(); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	res := Run(context.Background(), f.opts)
+	if res.ExitCode != ExitDeferred || f.mgr.installs.Load() != 0 || !strings.Contains(res.Message, "another agentkeeper") {
+		t.Errorf("with the lock held: exit %d installs %d: %s", res.ExitCode, f.mgr.installs.Load(), res.Message)
+	}
+	// With a timeout, it waits for the lock to be released.
+	f.opts.LockTimeout = 10 * time.Second
+	go func() { time.Sleep(300 * time.Millisecond); other.Unlock() }()
+	res = Run(context.Background(), f.opts)
+	if res.ExitCode != ExitReady || f.mgr.installs.Load() != 1 {
+		t.Errorf("after release: exit %d installs %d: %s", res.ExitCode, f.mgr.installs.Load(), res.Message)
+	}
+}
+
+func TestEnsureTwoAtOnceExactlyOneApplies(t *testing.T) {
+	f := newFixture(t, agenttest.BashStanza)
+	f.mgr.delay = 300 * time.Millisecond
+	f.opts.LockTimeout = 10 * time.Second
+	var wg sync.WaitGroup
+	codes := make([]int, 2)
+	for i := range codes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes[i] = Run(context.Background(), f.opts).ExitCode
+		}()
+	}
+	wg.Wait()
+	if f.mgr.installs.Load() != 1 || codes[0] != ExitReady || codes[1] != ExitReady {
+		t.Errorf("installs %d, exit codes %v: want exactly one install and both ready", f.mgr.installs.Load(), codes)
+	}
+}
+
+// TestMain doubles as a lock holder: the killed-run test starts this test
+// binary as a child that takes the ensure lock and is then killed.
+func TestMain(m *testing.M) {
+	if p := os.Getenv("ENSURE_TEST_HOLD_LOCK"); p != "" {
+		l := flock.New(p)
+		if ok, err := l.TryLock(); !ok || err != nil {
+			os.Exit(3)
+		}
+		os.Stdout.WriteString("locked\n")
+		time.Sleep(time.Minute)
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func TestEnsureAfterKilledRun(t *testing.T) {
+	f := newFixture(t, agenttest.BashStanza)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "ENSURE_TEST_HOLD_LOCK="+f.opts.LockFile)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	if line != "locked\n" {
+		cmd.Process.Kill()
+		t.Fatalf("child did not take the lock: %q", line)
+	}
+	if res := Run(context.Background(), f.opts); res.ExitCode != ExitDeferred {
+		t.Errorf("while the child holds the lock: exit %d, want 75", res.ExitCode)
+	}
+	cmd.Process.Kill() // SIGKILL: no cleanup in the child
+	cmd.Wait()
+	res := Run(context.Background(), f.opts)
+	if res.ExitCode != ExitReady || f.mgr.installs.Load() != 1 {
+		t.Errorf("after the killed run: exit %d installs %d: %s", res.ExitCode, f.mgr.installs.Load(), res.Message)
+	}
+}

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/agentkeeper/agentkeeper/agent"
+	"github.com/agentkeeper/agentkeeper/agent/ensure"
+	"github.com/agentkeeper/agentkeeper/platform/msi"
+)
+
+func (a *app) ensureCommand() *cobra.Command {
+	var rf rootFlags
+	var dryRun bool
+	cmd := &cobra.Command{
+		Use:   "ensure",
+		Short: "Install or update the Azure VM agent when it is missing or too old, never during a backup",
+		Long: `ensure inspects the machine (or the image at --root) and, when the agent is missing,
+too old or its service is not enabled, installs or updates it: with the distribution's
+package manager on Linux (chroot/--installroot for images), or by reinstalling the
+verified agent MSI on Windows. It never changes anything while an Azure Backup snapshot
+is running: it waits up to --wait-backup, then defers.
+
+Exit codes: 0 ready afterwards, 1 not ready or failed, 2 usage or config error,
+75 deferred (a backup is running, another install is in progress): retry later.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := a.load(); err != nil {
+				return err
+			}
+			opts, err := a.inspectOptions(&rf)
+			if err != nil {
+				return err
+			}
+			c := a.cfg
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			res := ensure.Run(ctx, ensure.Options{
+				Inspect:        opts,
+				DryRun:         dryRun,
+				WaitBackup:     c.BackupWait,
+				Poll:           c.BackupPoll,
+				LockFile:       c.InstallLockFile,
+				LockTimeout:    c.InstallLockTimeout,
+				PkgLockTimeout: c.InstallLockTimeout,
+				MSI:            msi.Source{URL: c.WindowsMSI, SHA256: c.WindowsMSISHA256, Signer: c.WindowsMSISigner},
+				VerifySig:      msi.DefaultVerifier,
+				Progress:       cmd.ErrOrStderr(),
+			})
+			out := cmd.OutOrStdout()
+			if a.jsonOut {
+				err = agent.WriteJSON(out, res)
+			} else {
+				err = writeEnsureText(out, res)
+			}
+			if err != nil {
+				return &exitError{exitUsage, fmt.Errorf("write result: %w", err)}
+			}
+			if res.ExitCode != 0 {
+				return &exitError{code: res.ExitCode, err: fmt.Errorf("")}
+			}
+			return nil
+		},
+	}
+	a.addRootFlags(cmd, &rf)
+	f := cmd.Flags()
+	f.BoolVar(&dryRun, "dry-run", false, "print the plan and the preconditions; change nothing")
+	f.String("wait-backup", "", "wait this long for a running backup to end before deferring (config backup.wait, default 0)")
+	a.bind(f.Lookup("wait-backup"), "backup.wait")
+	return cmd
+}
+
+func writeEnsureText(w io.Writer, r *ensure.Result) error {
+	var b strings.Builder
+	p := r.Plan
+	fmt.Fprintf(&b, "plan: %s", p.Action)
+	if p.Package != "" {
+		fmt.Fprintf(&b, " %s (%s)", p.Package, p.Installer)
+	}
+	fmt.Fprintf(&b, ": %s\n", p.Reason)
+	for _, c := range p.Commands {
+		fmt.Fprintf(&b, "  $ %s\n", c)
+	}
+	section := func(title string, steps []ensure.Step) {
+		if len(steps) == 0 {
+			return
+		}
+		fmt.Fprintf(&b, "%s:\n", title)
+		for _, s := range steps {
+			fmt.Fprintf(&b, "  %-8s %-14s %s\n", strings.ToUpper(s.Status), s.ID, s.Message)
+		}
+	}
+	section("preconditions", r.Preconditions)
+	section("actions", r.Actions)
+	if r.Report != nil && r.Outcome != "planned" {
+		fmt.Fprintln(&b)
+		if err := agent.WriteText(&b, r.Report); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(&b, "\nensure: %s (exit %d): %s\n", r.Outcome, r.ExitCode, r.Message)
+	_, err := io.WriteString(w, b.String())
+	return err
+}

@@ -1,0 +1,68 @@
+package pkgmgr
+
+import (
+	"strings"
+	"testing"
+)
+
+func FuzzParseAptPolicy(f *testing.F) {
+	for _, s := range []string{aptPolicyCandidate, aptPolicyInstalled, aptPolicyNone, aptPolicyPinned, aptPolicyTwo, ""} {
+		f.Add(s, "waagent")
+	}
+	f.Fuzz(func(t *testing.T, out, pkg string) {
+		v, ok := parseAptPolicy(out, pkg)
+		if ok != (v != "") {
+			t.Fatalf("ok %v with version %q", ok, v)
+		}
+		if ok && (strings.ContainsAny(v, " \t\r\n") || v == "(none)" || !strings.Contains(out, v)) {
+			t.Fatalf("bad candidate %q", v)
+		}
+	})
+}
+
+func FuzzParseRPMList(f *testing.F) {
+	for _, s := range []string{dnfListBoth, dnfListInstalledOnly, yumListWrapped, tdnfList, dnf5List, ""} {
+		f.Add(s, "WALinuxAgent")
+	}
+	f.Fuzz(func(t *testing.T, out, pkg string) {
+		avail, inst := parseRPMList(out, pkg)
+		for _, v := range append(avail, inst...) {
+			if !validVersion(v) || !strings.Contains(out, v) {
+				t.Fatalf("bad version %q", v)
+			}
+		}
+		if n := newestEVR(avail); len(avail) > 0 && n == "" {
+			t.Fatalf("newestEVR(%q) empty", avail)
+		}
+	})
+}
+
+func FuzzParseZypperSearch(f *testing.F) {
+	for _, s := range []string{zypperXMLBoth, zypperXMLNone, "<stream>", ""} {
+		f.Add([]byte(s), "python-azure-agent")
+	}
+	f.Fuzz(func(t *testing.T, data []byte, pkg string) {
+		v, err := parseZypperSearch(data, pkg)
+		if err != nil && v != "" {
+			t.Fatalf("version %q with error %v", v, err)
+		}
+		if v != "" && !validVersion(v) {
+			t.Fatalf("bad version %q", v)
+		}
+	})
+}
+
+func FuzzCompareEVR(f *testing.F) {
+	for _, p := range [][2]string{{"1.0-1", "1.0-2"}, {"1:2~rc", "1:2^g"}, {"2.10", "2.9"}, {"", "~"}} {
+		f.Add(p[0], p[1])
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		ab, ba := compareEVR(a, b), compareEVR(b, a)
+		if ab != -ba {
+			t.Fatalf("compareEVR(%q,%q)=%d but reverse=%d", a, b, ab, ba)
+		}
+		if compareEVR(a, a) != 0 {
+			t.Fatalf("compareEVR(%q,%q) != 0", a, a)
+		}
+	})
+}

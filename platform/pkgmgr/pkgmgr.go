@@ -1,0 +1,205 @@
+// Package pkgmgr installs or upgrades one package through the
+// distribution's package manager (apt-get, dnf, yum, zypper, tdnf), either
+// on the live machine or into an offline root such as a mounted image. Every
+// command runs through run.Runner as argv, never through a shell.
+package pkgmgr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/agentkeeper/agentkeeper/platform/fsroot"
+	"github.com/agentkeeper/agentkeeper/platform/run"
+)
+
+// Manager drives one package manager. A Manager remembers whether it has
+// refreshed repository metadata, so it is not safe for concurrent use.
+type Manager interface {
+	// Name is the installer's name: "apt-get", "dnf", "yum", "zypper" or "tdnf".
+	Name() string
+	// Plan returns the exact commands Install would run now, in order (for
+	// --dry-run). A metadata refresh that Candidate already ran on this
+	// Manager is not repeated, so it no longer appears in the plan.
+	Plan(pkg string) []run.Cmd
+	// Candidate refreshes metadata if needed and returns the newest version
+	// the repositories offer; "" and an error wrapping ErrNotOffered when
+	// they offer none.
+	Candidate(ctx context.Context, pkg string) (string, error)
+	// Install installs or upgrades pkg to the newest offered version,
+	// non-interactively.
+	Install(ctx context.Context, pkg string) error
+}
+
+// Options tune a Manager.
+type Options struct {
+	// LockTimeout is how long to wait for another package manager run to
+	// release its lock; DefaultLockTimeout when zero.
+	LockTimeout time.Duration
+	// Log receives one line per command; nil discards.
+	Log *slog.Logger
+}
+
+// DefaultLockTimeout is the lock wait used when Options.LockTimeout is zero.
+const DefaultLockTimeout = 5 * time.Minute
+
+// ErrLocked is returned (wrapped) when another process still held the
+// package manager's lock after the lock timeout.
+var ErrLocked = errors.New("package manager is locked by another process")
+
+// ErrNotOffered is returned (wrapped) when no enabled repository offers the
+// package.
+var ErrNotOffered = errors.New("package not offered by any enabled repository")
+
+// tailLines is how many lines of output a CommandError keeps.
+const tailLines = 15
+
+// CommandError is a package manager command that failed.
+type CommandError struct {
+	Cmd      run.Cmd
+	ExitCode int
+	// Tail is the end of the command's combined output.
+	Tail string
+	// Err is set when the command could not be run at all (not found,
+	// context ended); ExitCode is then -1.
+	Err error
+}
+
+// Error implements error: "<cmd> exited N: <last lines of output>".
+func (e *CommandError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %v", e.Cmd, e.Err)
+	}
+	tail := strings.TrimSpace(e.Tail)
+	if tail == "" {
+		tail = "(no output)"
+	}
+	return fmt.Sprintf("%s exited %d: %s", e.Cmd, e.ExitCode, tail)
+}
+
+// Unwrap returns the run error, so errors.Is(err, context.Canceled) works.
+func (e *CommandError) Unwrap() error { return e.Err }
+
+// New returns the Manager for installer (agent.Installer* names). When root
+// is not the host, commands act on the tree at root.Dir: apt-get runs
+// chrooted, the others get their own root option.
+func New(installer string, root fsroot.Root, r run.Runner, opts Options) (Manager, error) {
+	if r == nil {
+		return nil, errors.New("pkgmgr: nil runner")
+	}
+	if opts.LockTimeout <= 0 {
+		opts.LockTimeout = DefaultLockTimeout
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	b := base{root: root, r: r, opts: opts, offline: !root.IsHost()}
+	switch installer {
+	case "apt-get":
+		return &apt{base: b}, nil
+	case "dnf", "yum", "tdnf":
+		return &rpmMgr{base: b, tool: installer}, nil
+	case "zypper":
+		return &zypper{base: b}, nil
+	}
+	return nil, fmt.Errorf("pkgmgr: unsupported installer %q (want apt-get, dnf, yum, zypper or tdnf)", installer)
+}
+
+// base holds what every Manager shares.
+type base struct {
+	root    fsroot.Root
+	r       run.Runner
+	opts    Options
+	offline bool
+	// refreshed is set once this Manager refreshed repository metadata.
+	refreshed bool
+}
+
+// lockSecs is the lock timeout in whole seconds (at least 1).
+func (b *base) lockSecs() int {
+	s := int(b.opts.LockTimeout / time.Second)
+	if s < 1 {
+		s = 1
+	}
+	return s
+}
+
+// exec runs c and returns its result; a command that could not be run
+// becomes a *CommandError with Err set.
+func (b *base) exec(ctx context.Context, c run.Cmd) (run.Result, error) {
+	if err := ctx.Err(); err != nil {
+		return run.Result{}, &CommandError{Cmd: c, ExitCode: -1, Err: err}
+	}
+	start := time.Now()
+	b.opts.Log.Info("run", "cmd", c.String())
+	res, err := b.r.Run(ctx, c)
+	if err != nil {
+		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+			err = fmt.Errorf("%w (%v)", cerr, err)
+		}
+		return res, &CommandError{Cmd: c, ExitCode: -1, Tail: res.Tail(tailLines), Err: err}
+	}
+	b.opts.Log.Debug("done", "cmd", c.String(), "exit", res.ExitCode, "took", time.Since(start).Round(time.Millisecond))
+	return res, nil
+}
+
+// fail builds the *CommandError for a command that exited non-zero.
+func fail(c run.Cmd, res run.Result) *CommandError {
+	return &CommandError{Cmd: c, ExitCode: res.ExitCode, Tail: res.Tail(tailLines)}
+}
+
+// output is a command's combined output as one string, for matching
+// messages.
+func output(res run.Result) string { return string(res.Stdout) + "\n" + string(res.Stderr) }
+
+// containsAny reports whether s contains one of subs.
+func containsAny(s string, subs ...string) bool {
+	for _, x := range subs {
+		if strings.Contains(s, x) {
+			return true
+		}
+	}
+	return false
+}
+
+// locked wraps a lock failure so that both ErrLocked and the
+// *CommandError can be found with errors.Is / errors.As.
+func locked(e *CommandError) error { return both(ErrLocked, e) }
+
+// both wraps two errors so that errors.Is and errors.As find either.
+func both(a, b error) error { return fmt.Errorf("%w: %w", a, b) }
+
+// notOffered wraps ErrNotOffered with the package name.
+func notOffered(pkg string) error { return fmt.Errorf("%s: %w", pkg, ErrNotOffered) }
+
+// checkPkg refuses names that a package manager could take for an option
+// or that hold characters no distribution allows in package names.
+func checkPkg(pkg string) error {
+	if pkg == "" || strings.HasPrefix(pkg, "-") {
+		return fmt.Errorf("pkgmgr: invalid package name %q", pkg)
+	}
+	for _, c := range pkg {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.ContainsRune(".+-_:~", c):
+		default:
+			return fmt.Errorf("pkgmgr: invalid package name %q", pkg)
+		}
+	}
+	return nil
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

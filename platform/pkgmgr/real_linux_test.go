@@ -1,0 +1,117 @@
+package pkgmgr
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/agentkeeper/agentkeeper/platform/fsroot"
+	"github.com/agentkeeper/agentkeeper/platform/pkgdb"
+	"github.com/agentkeeper/agentkeeper/platform/run"
+)
+
+// tLog sends slog lines to the test log.
+type tLog struct{ t *testing.T }
+
+func (w tLog) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
+
+// TestRealDebianInstall installs Debian 12's real waagent package into an
+// unpacked Debian 12 root with apt-get run through chroot, from the
+// repositories the root's own sources.list names. It needs the base root
+// tarball of e2e/debian/mkroot.sh (AGENTKEEPER_DEBIAN_BASE_TAR, e.g.
+// `bash e2e/debian/mkroot.sh path base`) and root privileges; with
+// AGENTKEEPER_E2E=1 a missing prerequisite fails the test instead of
+// skipping it.
+func TestRealDebianInstall(t *testing.T) {
+	tarball := os.Getenv("AGENTKEEPER_DEBIAN_BASE_TAR")
+	e2e := os.Getenv("AGENTKEEPER_E2E") == "1"
+	need := func(format string, args ...any) {
+		t.Helper()
+		if e2e {
+			t.Fatalf("AGENTKEEPER_E2E=1 but "+format, args...)
+		}
+		t.Skipf("skipped: "+format+" (set AGENTKEEPER_DEBIAN_BASE_TAR to the tarball of `bash e2e/debian/mkroot.sh path base`)", args...)
+	}
+	switch {
+	case tarball == "":
+		need("AGENTKEEPER_DEBIAN_BASE_TAR is not set")
+	case !fileExists(tarball):
+		need("AGENTKEEPER_DEBIAN_BASE_TAR=%s does not exist (build it with `bash e2e/debian/mkroot.sh build base`)", tarball)
+	case os.Geteuid() != 0:
+		need("not running as root (unpacking the root and chroot need it)")
+	}
+	for _, tool := range []string{"tar", "chroot"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s not found: %v", tool, err)
+		}
+	}
+
+	dir := filepath.Join(t.TempDir(), "root")
+	t0 := time.Now()
+	unpack := run.Cmd{Argv: []string{"tar", "--numeric-owner", "-p", "--xattrs", "--xattrs-include=*", "--acls", "-C", dir, "-xf", tarball}}
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := (run.Exec{}).Run(context.Background(), unpack); err != nil || res.ExitCode != 0 {
+		t.Fatalf("%s: %v exit %d: %s", unpack, err, res.ExitCode, res.Tail(10))
+	}
+	t.Logf("unpacked base root in %s", time.Since(t0).Round(time.Millisecond))
+	root := fsroot.New(dir)
+	if p, found, err := pkgdb.Dpkg(root, "waagent"); err != nil || (found && p.Installed) {
+		t.Fatalf("base root should not hold waagent: %+v found=%v err=%v", p, found, err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	log := slog.New(slog.NewTextHandler(tLog{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	m, err := New("apt-get", root, run.Exec{}, Options{LockTimeout: time.Minute, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range m.Plan("waagent") {
+		t.Logf("plan: %s", c)
+	}
+
+	t1 := time.Now()
+	cand, err := m.Candidate(ctx, "waagent")
+	if err != nil {
+		t.Fatalf("Candidate: %v", err)
+	}
+	t.Logf("Candidate (apt-get update + apt-cache policy) = %q in %s", cand, time.Since(t1).Round(time.Millisecond))
+	if cand != "2.7.3.0-4.1" {
+		t.Errorf("Candidate = %q, want 2.7.3.0-4.1 (Debian 12's waagent)", cand)
+	}
+
+	t2 := time.Now()
+	if err := m.Install(ctx, "waagent"); err != nil {
+		t.Fatalf("Install: %v", err)
+	}
+	t.Logf("Install took %s", time.Since(t2).Round(time.Millisecond))
+
+	p, found, err := pkgdb.Dpkg(root, "waagent")
+	if err != nil || !found || !p.Installed {
+		t.Fatalf("after Install, dpkg status: %+v found=%v err=%v", p, found, err)
+	}
+	if p.Version != cand {
+		t.Errorf("installed %s, Candidate said %s", p.Version, cand)
+	}
+	// The postinst enabled the unit, and no policy-rc.d was needed.
+	link := "/etc/systemd/system/multi-user.target.wants/walinuxagent.service"
+	if target, err := os.Readlink(root.Join(link)); err != nil || target != "/lib/systemd/system/walinuxagent.service" {
+		t.Errorf("%s -> %q, %v; want the unit enabled", link, target, err)
+	}
+	if fileExists(root.Join("/usr/sbin/policy-rc.d")) {
+		t.Error("a policy-rc.d appeared in the root")
+	}
+
+	// A second Install is a successful no-op.
+	if err := m.Install(ctx, "waagent"); err != nil {
+		t.Fatalf("second Install: %v", err)
+	}
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }

@@ -1,0 +1,212 @@
+package pkgmgr
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/agentkeeper/agentkeeper/platform/run"
+)
+
+// rpmMgr drives dnf, yum and tdnf (Red Hat family, Azure Linux / CBL-Mariner).
+//
+// Install runs `install` and then `upgrade` for dnf and yum: install puts
+// a missing package in place, upgrade moves an installed one to the newest
+// offered version, and each is a successful no-op ("Nothing to do") in the
+// other case, so the pair is right whatever the machine holds. tdnf's
+// install already upgrades an installed package (vmware/tdnf#22), so tdnf
+// runs install alone.
+//
+// Offline, the tool runs on the host with --installroot=<root>: it then
+// reads the repository configuration and $releasever from the root (the
+// root's system-release package), which is why no --releasever is passed:
+// os-release VERSION_ID is not $releasever on RHEL minor releases, Amazon
+// Linux 2023 or Azure Linux. yum reads its configuration from the host
+// unless told, so it also gets -c <root>/etc/yum.conf.
+//
+// Metadata: all three refresh expired repository metadata by themselves, so
+// there is no separate refresh step. Locks: dnf and tdnf wait for each
+// other's runs; yum would wait forever, so it runs with exit_on_lock and is
+// retried until the lock timeout, after which ErrLocked is returned.
+type rpmMgr struct {
+	base
+	tool string
+}
+
+// rpmEnv keeps messages in English for the checks below.
+var rpmEnv = []string{"LC_ALL=C"}
+
+// yumLockMessages are what yum prints when another yum holds its lock.
+var yumLockMessages = []string{
+	"Another app is currently holding the yum lock",
+	"Existing lock /var/run/yum.pid",
+}
+
+// rpmNoMatch are the "no such package" messages of dnf, yum and tdnf.
+var rpmNoMatch = []string{"No matching Packages", "No matching packages", "No match for argument"}
+
+// yumRetryEvery is how often a locked yum is retried.
+var yumRetryEvery = 5 * time.Second
+
+func (m *rpmMgr) Name() string { return m.tool }
+
+// cmd builds `<tool> [global options] <args...>`.
+func (m *rpmMgr) cmd(args ...string) run.Cmd {
+	argv := []string{m.tool}
+	if m.tool == "yum" {
+		argv = append(argv, "--setopt=exit_on_lock=True")
+	}
+	if m.offline {
+		argv = append(argv, "--installroot="+m.root.Dir)
+		if m.tool == "yum" {
+			argv = append(argv, "-c", m.root.Join("/etc/yum.conf"))
+		}
+	}
+	return run.Cmd{Argv: append(argv, args...), Env: rpmEnv}
+}
+
+func (m *rpmMgr) Plan(pkg string) []run.Cmd {
+	p := []run.Cmd{m.cmd("-y", "install", pkg)}
+	if m.tool != "tdnf" {
+		p = append(p, m.cmd("-y", "upgrade", pkg))
+	}
+	return p
+}
+
+// listCmd lists the installed and offered versions of pkg.
+func (m *rpmMgr) listCmd(pkg string) run.Cmd {
+	if m.tool == "tdnf" {
+		return m.cmd("list", pkg)
+	}
+	return m.cmd("-q", "list", "--showduplicates", pkg)
+}
+
+// Candidate returns the newest version in the "available" part of the
+// list; when nothing is listed there but the package is installed, the
+// installed version (dnf and yum leave the installed version out of the
+// available list, so an up-to-date package looks like that).
+func (m *rpmMgr) Candidate(ctx context.Context, pkg string) (string, error) {
+	if err := checkPkg(pkg); err != nil {
+		return "", err
+	}
+	c := m.listCmd(pkg)
+	res, err := m.runLocked(ctx, c)
+	if err != nil {
+		return "", err
+	}
+	avail, inst := parseRPMList(output(res), pkg)
+	if res.ExitCode != 0 {
+		if containsAny(output(res), rpmNoMatch...) && len(avail)+len(inst) == 0 {
+			return "", notOffered(pkg)
+		}
+		return "", fail(c, res)
+	}
+	if v := newestEVR(avail); v != "" {
+		return v, nil
+	}
+	if v := newestEVR(inst); v != "" {
+		return v, nil
+	}
+	return "", notOffered(pkg)
+}
+
+func (m *rpmMgr) Install(ctx context.Context, pkg string) error {
+	if err := checkPkg(pkg); err != nil {
+		return err
+	}
+	for i, c := range m.Plan(pkg) {
+		res, err := m.runLocked(ctx, c)
+		if err != nil {
+			return err
+		}
+		if res.ExitCode == 0 {
+			continue
+		}
+		if i == 0 && containsAny(output(res), rpmNoMatch...) {
+			return both(notOffered(pkg), fail(c, res))
+		}
+		return fail(c, res)
+	}
+	return nil
+}
+
+// runLocked runs c; for yum, a lock held by another process is retried
+// every few seconds until the lock timeout, then reported as ErrLocked.
+func (m *rpmMgr) runLocked(ctx context.Context, c run.Cmd) (run.Result, error) {
+	deadline := time.Now().Add(m.opts.LockTimeout)
+	for {
+		res, err := m.exec(ctx, c)
+		if err != nil {
+			return res, err
+		}
+		if res.ExitCode == 0 || m.tool != "yum" || !containsAny(output(res), yumLockMessages...) {
+			return res, nil
+		}
+		if time.Now().Add(yumRetryEvery).After(deadline) {
+			return res, locked(fail(c, res))
+		}
+		m.opts.Log.Info("yum is locked by another process; waiting", "retry_in", yumRetryEvery)
+		if err := sleep(ctx, yumRetryEvery); err != nil {
+			return res, &CommandError{Cmd: c, ExitCode: -1, Tail: res.Tail(tailLines), Err: err}
+		}
+	}
+}
+
+// parseRPMList reads `dnf|yum list --showduplicates <pkg>` or `tdnf list
+// <pkg>` output and returns the versions offered by repositories and the
+// installed ones. Rows are "<name>.<arch> <[epoch:]version-release> <repo>";
+// yum and dnf 4 wrap a long name onto a line of its own. A row is installed
+// when it follows an "Installed Packages" header or its repository starts
+// with "@" (@System, @anaconda, @commandline); other lines are ignored.
+func parseRPMList(out, pkg string) (avail, inst []string) {
+	section := ""
+	pending := ""
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if pending != "" {
+			f = append([]string{pending}, f...)
+			pending = ""
+		}
+		low := strings.ToLower(strings.TrimSpace(line))
+		switch {
+		case strings.HasPrefix(low, "installed packages"):
+			section = "installed"
+			continue
+		case strings.HasPrefix(low, "available packages"), strings.HasPrefix(low, "available upgrades"):
+			section = "available"
+			continue
+		}
+		if len(f) == 1 && isNameArch(f[0], pkg) {
+			pending = f[0]
+			continue
+		}
+		if len(f) != 3 || !isNameArch(f[0], pkg) || !validVersion(f[1]) {
+			continue
+		}
+		if section == "installed" || strings.HasPrefix(f[2], "@") {
+			inst = append(inst, f[1])
+		} else {
+			avail = append(avail, f[1])
+		}
+	}
+	return avail, inst
+}
+
+// isNameArch reports whether s is "<pkg>.<arch>".
+func isNameArch(s, pkg string) bool {
+	arch, ok := strings.CutPrefix(s, pkg+".")
+	return ok && arch != "" && !strings.Contains(arch, ".")
+}
+
+// validVersion accepts what a package manager prints as a version.
+func validVersion(v string) bool {
+	if v == "" || strings.HasPrefix(v, "-") {
+		return false
+	}
+	for _, c := range v {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || strings.ContainsRune(".+-_:~^", c)) {
+			return false
+		}
+	}
+	return v[0] >= '0' && v[0] <= '9'
+}
