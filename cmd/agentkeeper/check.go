@@ -25,11 +25,8 @@ func (a *app) addRootFlags(cmd *cobra.Command, rf *rootFlags) {
 	f.StringVar(&rf.root, "root", "", "inspect the tree at DIR as an offline image (default: this machine)")
 	f.BoolVar(&a.jsonOut, "json", false, "print one JSON object (see README) instead of a table")
 	f.Bool("offline", false, "skip the network checks")
-	a.bind(f.Lookup("offline"), "offline")
 	f.String("linux-min-version", "", "oldest acceptable Linux agent version (config linux.min_version)")
-	a.bind(f.Lookup("linux-min-version"), "linux.min_version")
 	f.String("windows-min-version", "", "oldest acceptable Windows agent version (config windows.min_version)")
-	a.bind(f.Lookup("windows-min-version"), "windows.min_version")
 }
 
 // fsRoot turns --root into a Root, checking that it is a directory.
@@ -90,7 +87,7 @@ whether the machine is ready for Azure Backup. It changes nothing.
 Exit codes: 0 ready, 1 not ready, 2 usage, config or internal error.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := a.load(); err != nil {
+			if err := a.load(cmd); err != nil {
 				return err
 			}
 			opts, err := a.inspectOptions(&rf)

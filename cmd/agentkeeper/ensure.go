@@ -32,7 +32,7 @@ Exit codes: 0 ready afterwards, 1 not ready or failed, 2 usage or config error,
 75 deferred (a backup is running, another install is in progress): retry later.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := a.load(); err != nil {
+			if err := a.load(cmd); err != nil {
 				return err
 			}
 			opts, err := a.inspectOptions(&rf)
@@ -73,7 +73,6 @@ Exit codes: 0 ready afterwards, 1 not ready or failed, 2 usage or config error,
 	f := cmd.Flags()
 	f.BoolVar(&dryRun, "dry-run", false, "print the plan and the preconditions; change nothing")
 	f.String("wait-backup", "", "wait this long for a running backup to end before deferring (config backup.wait, default 0)")
-	a.bind(f.Lookup("wait-backup"), "backup.wait")
 	return cmd
 }
 

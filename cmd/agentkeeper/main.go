@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
 	"github.com/agentkeeper/agentkeeper/agent/config"
@@ -84,20 +83,35 @@ Exit codes: 0 ready, 1 not ready, 2 usage, config or internal error,
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.configFile, "config", "", "config file (default "+config.DefaultFile()+" when it exists)")
 	pf.String("log-level", "info", "log level: debug, info, warn, error (logs go to stderr)")
-	a.bind(pf.Lookup("log-level"), "log.level")
 	root.AddCommand(a.checkCommand(), a.ensureCommand(), a.versionCommand())
 	return root
 }
 
-// bind ties a flag to a config key so that flag > env > file > default.
-func (a *app) bind(f *pflag.Flag, key string) {
-	if err := a.v.BindPFlag(key, f); err != nil {
-		panic(err) // only on a nil flag: a programming error
-	}
+// flagKeys ties flags to config keys so that flag > env > file > default.
+// They are bound when a command runs: several commands define the same
+// flag, and viper keeps one binding per key.
+var flagKeys = map[string]string{
+	"log-level":           "log.level",
+	"offline":             "offline",
+	"linux-min-version":   "linux.min_version",
+	"windows-min-version": "windows.min_version",
+	"wait-backup":         "backup.wait",
 }
 
-// load reads and validates the configuration and sets up logging.
-func (a *app) load() error {
+// load binds the running command's flags, reads and validates the
+// configuration and sets up logging.
+func (a *app) load(cmd *cobra.Command) error {
+	for name, key := range flagKeys {
+		f := cmd.Flags().Lookup(name)
+		if f == nil {
+			f = cmd.InheritedFlags().Lookup(name)
+		}
+		if f != nil {
+			if err := a.v.BindPFlag(key, f); err != nil {
+				return &exitError{exitUsage, err}
+			}
+		}
+	}
 	cfg, err := config.Load(a.v, a.configFile)
 	if err != nil {
 		return &exitError{exitUsage, err}
