@@ -60,6 +60,7 @@ func (Exec) Run(ctx context.Context, c Cmd) (Result, error) {
 	// Once the context ends and the process is killed, stop waiting for its
 	// output: a child it left behind may hold the pipes open for much longer.
 	cmd.WaitDelay = waitDelay
+	ownGroup(cmd)
 	if len(c.Env) > 0 {
 		cmd.Env = append(os.Environ(), c.Env...)
 	}
