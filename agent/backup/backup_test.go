@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -329,6 +330,9 @@ func TestDetectLock(t *testing.T) {
 			}
 			root := writeTree(t, files)
 			want := filepath.Join(root, filepath.FromSlash(lockFile))
+			if tt.link != "" && runtime.GOOS == "windows" {
+				t.Skip("image symlinks: Wine creates none, and Linux runs this case")
+			}
 			if tt.link != "" {
 				p := filepath.Join(root, filepath.FromSlash(lockFile))
 				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {

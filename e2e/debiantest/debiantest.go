@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package debiantest is a black-box end-to-end test of the agentkeeper
 // binary against real Debian 12 roots: a minimal debootstrap root and one with
 // Debian's own waagent package installed, both built and cached by

@@ -1,3 +1,5 @@
+//go:build linux
+
 package debiantest
 
 import (
@@ -102,6 +104,11 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	// The test binary re-executed as a helper process (see ensure_test.go):
+	// it does its one job and exits without running any test.
+	if helperMain() {
+		return
+	}
 	code := m.Run()
 	if tmpBinDir != "" {
 		os.RemoveAll(tmpBinDir)

@@ -41,6 +41,7 @@ var exitMeanings = map[int]string{
 	1619: "the installation package could not be opened; check that the file exists and is readable",
 	1620: "the installation package could not be opened; it is not a valid Windows Installer package",
 	1624: "error applying transforms",
+	1627: "function failed during execution (Wine's msiexec gives this for a file that is not an MSI)",
 	1625: "the installation is forbidden by system policy",
 	1632: "the Temp folder is on a full or inaccessible drive",
 	1633: "this installation package is not supported on this processor type (platform unsupported)",

@@ -343,6 +343,9 @@ func TestDpkg(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
 			root := writeRoot(t, tc.files)
+			if len(tc.links) > 0 && runtime.GOOS == "windows" {
+				t.Skip("image symlinks: Wine creates none, and Linux runs this case")
+			}
 			for l, target := range tc.links {
 				host := filepath.Join(root.Dir, filepath.FromSlash(l))
 				if err := os.MkdirAll(filepath.Dir(host), 0o755); err != nil {
@@ -707,6 +710,9 @@ func TestFindRPMDB(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
 			root := writeRoot(t, tc.files)
+			if len(tc.links) > 0 && runtime.GOOS == "windows" {
+				t.Skip("image symlinks: Wine creates none, and Linux runs this case")
+			}
 			for l, target := range tc.links {
 				host := filepath.Join(root.Dir, filepath.FromSlash(l))
 				if err := os.MkdirAll(filepath.Dir(host), 0o755); err != nil {
