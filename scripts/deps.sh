@@ -8,12 +8,16 @@ declare -A need=(
   [debootstrap]=debootstrap
   [rpm]=rpm
   [rpmbuild]=rpm
-  [wine]=wine64
+  [wine]=wine
+  [wineboot]=wine
   [x86_64-w64-mingw32-gcc]=gcc-mingw-w64-x86-64
   [x86_64-w64-mingw32-windres]=binutils-mingw-w64-x86-64
   [wixl]=wixl
   [flock]=util-linux
   [dpkg-deb]=dpkg
+  [openssl]=openssl
+  [osslsigncode]=osslsigncode
+  [zstd]=zstd
 )
 missing=()
 for cmd in "${!need[@]}"; do
