@@ -190,7 +190,8 @@ func parseAptPolicy(out, pkg string) (string, bool) {
 			continue
 		}
 		v = strings.TrimSpace(v)
-		if v == "" || v == "(none)" || strings.ContainsAny(v, " \t") {
+		// A version has no spaces or control characters (a stray \r included).
+		if v == "" || v == "(none)" || strings.IndexFunc(v, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
 			return "", false
 		}
 		return v, true
