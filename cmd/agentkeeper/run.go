@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/kardianos/service"
+	"github.com/spf13/cobra"
+
+	"github.com/agentkeeper/agentkeeper/agent"
+	"github.com/agentkeeper/agentkeeper/agent/config"
+	"github.com/agentkeeper/agentkeeper/agent/daemon"
+	"github.com/agentkeeper/agentkeeper/agent/ensure"
+	"github.com/agentkeeper/agentkeeper/platform/msi"
+)
+
+// stopTimeout bounds how long a stop request waits for the loop; service
+// managers give up at 10 s (systemd's default is 90 s, Windows' 20 s).
+const stopTimeout = 8 * time.Second
+
+func (a *app) runCommand() *cobra.Command {
+	var rf rootFlags
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the service loop in the foreground (what the installed service runs)",
+		Long: `run checks the machine every service.interval (±10 %) and, when install.auto is
+true and the agent is missing or too old, installs or updates it as ensure does
+(never during a backup: it retries next cycle). It serves GET /healthz, /readyz
+and /metrics on service.listen, and writes service.textfile and
+service.report_file when set. SIGHUP (Linux) re-reads the configuration;
+SIGTERM or Ctrl-C stops it.
+
+Exit codes: 0 stopped, 1 could not start (e.g. the address is in use),
+2 usage or config error.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			for flag, key := range map[string]string{"listen": "service.listen", "interval": "service.interval"} {
+				if err := a.v.BindPFlag(key, cmd.Flags().Lookup(flag)); err != nil {
+					return &exitError{exitUsage, err}
+				}
+			}
+			if err := a.load(cmd); err != nil {
+				return err
+			}
+			return a.runService(&rf)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&rf.root, "root", "", "watch the tree at DIR instead of this machine (tests, images)")
+	f.String("listen", "", "HTTP address (config service.listen, default 127.0.0.1:9867; \"\" disables)")
+	f.String("interval", "", "time between checks (config service.interval, default 1h)")
+	return cmd
+}
+
+// runService runs the daemon, under the service manager when there is one
+// (its system log, its stop requests), else in the foreground.
+func (a *app) runService(rf *rootFlags) error {
+	level := new(slog.LevelVar)
+	setLevel(level, a.cfg.LogLevel)
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	p := &program{}
+	svc, svcErr := service.New(p, serviceConfig(a.configFile, p))
+	if svcErr == nil && !service.Interactive() {
+		if sl, err := svc.SystemLogger(nil); err == nil {
+			log = slog.New(daemon.NewSystemHandler(sl, level))
+		} else {
+			log.Warn("system log unavailable: logging to stderr", "err", err)
+		}
+	}
+
+	first := true
+	d := daemon.New(daemon.Options{
+		Log: log,
+		Load: func() (daemon.Config, error) {
+			cfg := a.cfg
+			if !first {
+				c, err := config.Load(a.v, a.configFile)
+				if err != nil {
+					return daemon.Config{}, err
+				}
+				cfg = c
+			}
+			first = false
+			setLevel(level, cfg.LogLevel)
+			return a.daemonConfig(cfg, rf, log)
+		},
+	})
+	p.run = d.Run
+	p.log = log
+
+	if svcErr != nil {
+		// No service manager (a container, an unknown init): foreground.
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		if err := d.Run(ctx); err != nil {
+			return &exitError{exitNotReady, err}
+		}
+		return nil
+	}
+	if err := svc.Run(); err != nil {
+		return &exitError{exitNotReady, err}
+	}
+	return nil
+}
+
+// daemonConfig builds one loaded configuration for the daemon.
+func (a *app) daemonConfig(c *config.Config, rf *rootFlags, log *slog.Logger) (daemon.Config, error) {
+	saved := a.cfg
+	a.cfg = c
+	opts, err := a.inspectOptions(rf)
+	a.cfg = saved
+	if err != nil {
+		return daemon.Config{}, err
+	}
+	opts.Log = log
+	opts.BackupStaleAfter = c.BackupStaleAfter
+	eo := ensure.Options{
+		Inspect:        opts,
+		WaitBackup:     c.BackupWait,
+		Poll:           c.BackupPoll,
+		LockFile:       c.InstallLockFile,
+		LockTimeout:    c.InstallLockTimeout,
+		PkgLockTimeout: c.InstallLockTimeout,
+		MSI:            msi.Source{URL: c.WindowsMSI, SHA256: c.WindowsMSISHA256, Signer: c.WindowsMSISigner},
+		VerifySig:      msi.DefaultVerifier,
+		Progress:       logWriter{log},
+	}
+	return daemon.Config{
+		Interval:    c.ServiceInterval,
+		InstallAuto: c.InstallAuto,
+		Listen:      c.ServiceListen,
+		Textfile:    c.ServiceTextfile,
+		ReportFile:  c.ServiceReport,
+		Warnings:    c.Warnings,
+		Fingerprint: fingerprint(c),
+		Inspect:     func(ctx context.Context) *agent.Report { return agent.Inspect(ctx, opts) },
+		Ensure:      func(ctx context.Context) *ensure.Result { return ensure.Run(ctx, eo) },
+	}, nil
+}
+
+// fingerprint is the configuration's content, to log a change once.
+func fingerprint(c *config.Config) string {
+	cc := *c
+	cc.File = ""
+	return fmt.Sprintf("%s %+v", c.File, cc)
+}
+
+func setLevel(l *slog.LevelVar, s string) {
+	var lvl slog.Level
+	if lvl.UnmarshalText([]byte(strings.ToUpper(s))) == nil {
+		l.Set(lvl)
+	}
+}
+
+// logWriter turns ensure's progress lines into debug logs.
+type logWriter struct{ log *slog.Logger }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	for _, line := range strings.Split(strings.TrimSpace(string(p)), "\n") {
+		if line = strings.TrimPrefix(strings.TrimSpace(line), "agentkeeper: "); line != "" {
+			w.log.Info("ensure: " + line)
+		}
+	}
+	return len(p), nil
+}
+
+var _ io.Writer = logWriter{}
+
+// program adapts the daemon to kardianos/service: Start must not block,
+// Stop must return quickly.
+type program struct {
+	run    func(context.Context) error
+	log    *slog.Logger
+	cancel context.CancelFunc
+	done   chan struct{}
+	err    error
+}
+
+// Start runs the daemon in the background.
+func (p *program) Start(service.Service) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	p.cancel, p.done = cancel, make(chan struct{})
+	go func() {
+		defer close(p.done)
+		p.err = p.run(ctx)
+		if p.err != nil && ctx.Err() == nil {
+			p.log.Error("service stopped", "err", p.err)
+			if runtime.GOOS == "windows" && !service.Interactive() {
+				// The service manager only notices an exit: make it
+				// one, so that the recovery actions restart us.
+				os.Exit(exitNotReady)
+			}
+		}
+	}()
+	return nil
+}
+
+// Stop cancels the daemon and waits for it, at most stopTimeout.
+func (p *program) Stop(service.Service) error {
+	if p.cancel == nil {
+		return nil
+	}
+	p.cancel()
+	select {
+	case <-p.done:
+		return p.err
+	case <-time.After(stopTimeout):
+		return errors.New("the service loop did not stop within " + stopTimeout.String())
+	}
+}
+
+// wait is kardianos' RunWait (Unix): it returns on SIGTERM or SIGINT, or
+// when the daemon ended by itself (it could not start).
+func (p *program) wait() {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	select {
+	case <-sig:
+	case <-p.done:
+	}
+}
