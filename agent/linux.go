@@ -32,7 +32,7 @@ var agentChecks = []string{"agent.version", "agent.service", "agent.extensions"}
 func inspectLinux(ctx context.Context, o *Options, rep *Report, info osinfo.Info) {
 	la := LinuxAgentFor(info.ID, info.Like, info.VersionID)
 	rep.Agent = AgentReport{Supported: la.Supported, Package: la.Package, Service: la.Unit,
-		Installer: la.Installer, MinVersion: o.MinLinux.String()}
+		Installer: la.Installer, MinVersion: o.MinLinux.Original()}
 	if !la.Supported {
 		rep.Add(Check{ID: "os.supported", Status: StatusFail,
 			Message: fmt.Sprintf("%s: %s", nonEmpty(info.Name, info.ID), la.Reason),

@@ -33,7 +33,7 @@ const windowsMinBuild = 14393
 func inspectWindows(ctx context.Context, o *Options, rep *Report, info osinfo.Info) {
 	live := o.live() && runtime.GOOS == "windows"
 	rep.Agent = AgentReport{Supported: true, Package: WindowsPackage, Service: WindowsService,
-		Installer: InstallerMSI, MinVersion: o.MinWindows.String()}
+		Installer: InstallerMSI, MinVersion: o.MinWindows.Original()}
 	var build int
 	fmt.Sscan(info.Build, &build)
 	switch {

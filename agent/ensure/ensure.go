@@ -434,9 +434,9 @@ func (o *Options) sourceReady(ctx context.Context, res *Result, rep *agent.Repor
 	up, err := pkgdb.Upstream(cand)
 	min, merr := version.NewVersion(rep.Agent.MinVersion)
 	if err == nil && merr == nil && up.LessThan(min) {
-		res.pre("source", StepFail, "the repositories offer %s %s, below the minimum %s", rep.Agent.Package, cand, min)
+		res.pre("source", StepFail, "the repositories offer %s %s, below the minimum %s", rep.Agent.Package, cand, rep.Agent.MinVersion)
 		res.end("failed", ExitNotReady, "the newest %s the repositories offer is %s, but %s is required: enable a repository with a newer agent (for example the distribution's updates or backports) or lower linux.min_version",
-			rep.Agent.Package, cand, min)
+			rep.Agent.Package, cand, rep.Agent.MinVersion)
 		return false
 	}
 	res.pre("source", StepPass, "the repositories offer %s %s", rep.Agent.Package, cand)

@@ -69,9 +69,10 @@ func (a *app) inspectOptions(rf *rootFlags) (agent.Options, error) {
 		MinWindows: c.WindowsMinVersion,
 		Endpoints: agent.Endpoints{WireServer: c.WireServer, HostGAPlugin: c.HostGAPlugin,
 			IMDS: c.IMDS, Timeout: c.NetworkTimeout},
-		Runner:  run.Exec{},
-		Log:     a.log,
-		Version: version,
+		BackupStaleAfter: c.BackupStaleAfter,
+		Runner:           run.Exec{},
+		Log:              a.log,
+		Version:          version,
 	}, nil
 }
 

@@ -488,21 +488,28 @@ func TestEnsureDefersWhileSafeFreezeLockHeld(t *testing.T) {
 }
 
 // A fresh "transitioning" status of the snapshot extension means a backup
-// is running: ensure defers and installs nothing.
+// is running: ensure defers the update of an old agent and changes nothing.
+// (The status files live below /var/lib/waagent, so the root has an agent:
+// the stand-in old one.)
 func TestEnsureDefersOnFreshTransitioningStatus(t *testing.T) {
 	t.Parallel()
 	root := unpack(t, rootBase)
 	lock := lockEnv(t)
+	installOldDeb(t, root, "2.2.45-1")
 	writeStatus(t, root, time.Now().UTC())
+	statusPath := filepath.Join(root, "var/lib/dpkg/status")
+	statusBefore := readFile(t, statusPath)
 
 	res, fr := fullCheck(t, root)
 	if !boolIs(fr.Backup.Running, true) || len(fr.Backup.Evidence) == 0 || fr.Backup.Evidence[0].Kind != "status" {
 		t.Errorf("check: backup = %+v, want running with evidence of kind status\n%s", fr.Backup, res.dump())
+	} else if e := fr.Backup.Evidence[0]; !strings.Contains(e.Where, "3.status") || !strings.Contains(e.What, "transitioning") {
+		t.Errorf("check: status evidence %+v should name 3.status and transitioning", e)
 	}
 	wantCheck(t, res, "backup.idle", "warn")
 
 	r := runEnsure(t, lock, root, nil)
-	wantEnsure(t, r, 75, "deferred", "install")
+	wantEnsure(t, r, 75, "deferred", "update")
 	if s, ok := findStep(r.res.Preconditions, "backup.idle"); !ok || s.Status != "deferred" ||
 		!strings.Contains(s.Message, "transitioning") {
 		t.Errorf("precondition backup.idle = %+v (found %v), want deferred naming the transitioning status", s, ok)
@@ -510,15 +517,21 @@ func TestEnsureDefersOnFreshTransitioningStatus(t *testing.T) {
 	if len(r.res.Actions) != 0 {
 		t.Errorf("a deferred ensure ran actions: %+v", r.res.Actions)
 	}
-	wantNothingInstalled(t, root)
+	if a, b := str(r.res.VersionBefore), str(r.res.VersionAfter); a != "2.2.45" || b != "2.2.45" {
+		t.Errorf("version_before %q, version_after %q, want 2.2.45 for both", a, b)
+	}
+	if !bytes.Equal(statusBefore, readFile(t, statusPath)) {
+		t.Errorf("a deferred ensure changed the dpkg database (now: waagent %s)", dpkgWaagent(t, root))
+	}
 }
 
 // A "transitioning" status left behind hours ago is not a running backup:
-// check notes it, and ensure installs.
+// check notes it, and ensure updates the old agent.
 func TestEnsureIgnoresStaleTransitioningStatus(t *testing.T) {
 	t.Parallel()
 	root := unpack(t, rootBase)
 	lock := lockEnv(t)
+	installOldDeb(t, root, "2.2.45-1")
 	old := time.Now().UTC().Add(-3 * time.Hour)
 	path := writeStatus(t, root, old)
 	if err := os.Chtimes(path, old, old); err != nil {
@@ -535,7 +548,13 @@ func TestEnsureIgnoresStaleTransitioningStatus(t *testing.T) {
 	wantCheck(t, res, "backup.idle", "pass")
 
 	r := runEnsure(t, lock, root, nil)
-	wantEnsure(t, r, 0, "ready", "install")
+	wantEnsure(t, r, 0, "ready", "update")
+	if s, ok := findStep(r.res.Preconditions, "backup.idle"); !ok || s.Status != "pass" {
+		t.Errorf("precondition backup.idle = %+v (found %v), want pass (the status is stale)", s, ok)
+	}
+	if got := str(r.res.VersionAfter); got != "2.7.3.0" {
+		t.Errorf("version_after = %q, want 2.7.3.0", got)
+	}
 	wantInstalled(t, root)
 }
 
