@@ -61,10 +61,12 @@ e2e-debian: build
 e2e-wine:
 	bash e2e/wine/run-tests.sh
 
-# Benchmarks report, they do not gate: check --root against dpkg-query, and Go benchmarks.
+# Benchmarks report, they do not gate: check --root against dpkg-query, ensure against a plain
+# apt-get install, and the Go benchmarks (parsers, the service cycle, ...).
 bench: build
 	bash e2e/debian/mkroot.sh build
 	bash e2e/debian/bench.sh $(CURDIR)/$(BIN)
+	BENCH_RUNS=$${BENCH_RUNS:-5} bash e2e/debian/bench-ensure.sh $(CURDIR)/$(BIN)
 	$(GO) test -run='^$$' -bench=. -benchmem $$($(GO) list ./... | grep -v /e2e/)
 
 clean:
