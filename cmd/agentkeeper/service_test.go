@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -94,8 +95,13 @@ func TestServiceConfig(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
 			c := serviceConfig(tc.config, nil)
-			if got := strings.Join(c.Arguments, " "); got != tc.args {
-				t.Errorf("arguments %q, want %q", got, tc.args)
+			want := tc.args
+			if tc.config != "" {
+				abs, _ := filepath.Abs(tc.config) // Z:\etc\ak.yaml under Wine
+				want = "run --config " + abs
+			}
+			if got := strings.Join(c.Arguments, " "); got != want {
+				t.Errorf("arguments %q, want %q", got, want)
 			}
 			if c.Option["Restart"] != "always" || c.Option["StartType"] != "automatic" || c.Option["OnFailure"] != "restart" {
 				t.Errorf("options %v", c.Option)
