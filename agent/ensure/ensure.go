@@ -296,6 +296,15 @@ func MakePlan(rep *agent.Report, mgr pkgmgr.Manager, root fsroot.Root) Plan {
 		p.Action, p.Reason = ActionImpossible, nonEmpty(c.Message, "the agent is not supported here")
 		return p
 	}
+	if rep.OS.Family == "windows" && (!root.IsHost() || runtime.GOOS != "windows") {
+		p.Action, p.Reason = ActionImpossible, "the Windows agent is installed by running its MSI on the running Windows machine: install it there (agentkeeper ensure on first boot), not into an offline image"
+		if c, ok := rep.Check("agent.installed"); ok && c.Status != agent.StatusFail {
+			if v, ok := rep.Check("agent.version"); ok && v.Status == agent.StatusPass {
+				p.Action, p.Reason = ActionNone, "the agent in the image is installed and current"
+			}
+		}
+		return p
+	}
 	inst, _ := rep.Check("agent.installed")
 	ver, _ := rep.Check("agent.version")
 	svc, _ := rep.Check("agent.service")

@@ -344,3 +344,26 @@ func TestEnsureAfterKilledRun(t *testing.T) {
 		t.Errorf("after the killed run: exit %d installs %d: %s", res.ExitCode, f.mgr.installs.Load(), res.Message)
 	}
 }
+
+func TestEnsureWindowsImageIsNotInstalledOffline(t *testing.T) {
+	for _, tc := range []struct {
+		desc   string
+		files  map[string]string
+		action string
+		code   int
+	}{
+		{"no agent in the image", map[string]string{"Windows/System32/": ""}, ActionImpossible, ExitNotReady},
+		{"current agent in the image", map[string]string{"Windows/System32/": "", "WindowsAzure/GuestAgent_2.7.41491.1010/": ""}, ActionNone, ExitReady},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			f := newFixture(t, agenttest.BashStanza)
+			root := t.TempDir()
+			agenttest.Tree(t, root, tc.files)
+			f.opts.Inspect.Root = fsroot.New(root)
+			res := Run(context.Background(), f.opts)
+			if res.Plan.Action != tc.action || res.ExitCode != tc.code || len(res.Actions) != 0 {
+				t.Errorf("action %s exit %d actions %v: %s", res.Plan.Action, res.ExitCode, res.Actions, res.Message)
+			}
+		})
+	}
+}
