@@ -60,6 +60,7 @@ e2e-debian: build
 
 e2e-wine:
 	bash e2e/wine/run-tests.sh
+	$(GO) test -count=1 -v ./e2e/winetest/
 
 # Benchmarks report, they do not gate: check --root against dpkg-query, ensure against a plain
 # apt-get install, and the Go benchmarks (parsers, the service cycle, ...).

@@ -306,6 +306,9 @@ func TestInspectWindowsImageFallbacks(t *testing.T) {
 		wantCheck(t, r, "agent.installed", StatusPass, "fallback")
 		wantCheck(t, r, "agent.version", StatusPass, "2.7.41491.1010")
 		wantCheck(t, r, "agent.service", StatusSkip, "offline")
+		if r.Agent.VersionSource != "guestagent-folder" {
+			t.Errorf("version_source = %q, want guestagent-folder", r.Agent.VersionSource)
+		}
 		if !r.Ready {
 			t.Errorf("not ready: %+v", r.Checks)
 		}

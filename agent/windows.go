@@ -51,6 +51,14 @@ func inspectWindows(ctx context.Context, o *Options, rep *Report, info osinfo.In
 	installFix := "install the Azure VM agent MSI as Administrator (msiexec /i WindowsAzureVmAgent.msi /quiet /norestart), or run `agentkeeper ensure` with windows.msi set"
 	v, raw, where, err := windowsAgentVersion(o, live)
 	switch {
+	case strings.HasPrefix(where, "product version"):
+		rep.Agent.VersionSource = "file"
+	case strings.Contains(where, "GuestAgent_"):
+		rep.Agent.VersionSource = "guestagent-folder"
+	case strings.Contains(where, "registry"):
+		rep.Agent.VersionSource = "registry"
+	}
+	switch {
 	case err != nil:
 		rep.Add(Check{ID: "agent.installed", Status: StatusFail, Message: "the Azure VM agent is not installed: " + err.Error(), Fix: installFix})
 		skipAll(rep, "the agent is not installed", "agent.version", "agent.service")

@@ -11,6 +11,10 @@
 #       Its ProductCode is derived from VERSION; the UpgradeCode is fixed, so a newer MSI
 #       replaces an older one. Windows Installer ignores the fourth version field and needs
 #       a.b.c with a, b <= 255: versions that differ only in the fourth field do not upgrade.
+#       With AK_FIXTURE_SERVICES=1 the MSI also installs and starts the services RdAgent and
+#       WindowsAzureGuestAgent (automatic; WaAppAgent.exe in its "service" mode), and stops
+#       and deletes them on uninstall. Services keep the prefix's wineserver alive: do not
+#       `wineserver -w` after installing such an MSI (fixture_msiexec does).
 #   bash e2e/wine/fixtures.sh guid NAME
 #       the deterministic GUID (name-based, SHA-1) used for NAME.
 #   bash e2e/wine/fixtures.sh selftest
@@ -109,6 +113,7 @@ fixture_agent_msi() (
 		-D "Version=$version" \
 		-D "ProductCode=$(fixture_guid "ProductCode $version")" \
 		-D "AgentExe=WaAppAgent.exe" \
+		-D "Services=$([[ "${AK_FIXTURE_SERVICES:-}" == 1 ]] && echo yes || echo no)" \
 		-o agent.msi agent.wxs)
 	mv -f -- "$tmp/agent.msi" "$out"
 )

@@ -109,7 +109,8 @@ func Fetch(ctx context.Context, src Source, dir string, client *http.Client, ver
 				ErrVerification, unverified, src.URL, got, want)
 		}
 	}
-	if src.Signer != "" {
+	if want == nil {
+		// No pin: the Authenticode signature from the expected signer decides.
 		signer, err := verifySig(unverified)
 		if err != nil {
 			return "", fmt.Errorf("%w: %s (from %s): Authenticode signature: %v",
@@ -141,14 +142,18 @@ func checkPolicy(src Source, verifySig SignatureVerifier) ([]byte, error) {
 		}
 		want = b
 	}
+	if want != nil {
+		// A SHA-256 pin names one exact file: it decides alone.
+		return want, nil
+	}
 	if src.Signer != "" && verifySig == nil {
 		return nil, fmt.Errorf("%w: signer %q is required for %s but Authenticode signatures cannot be checked on this system",
 			ErrNoVerification, src.Signer, src.URL)
 	}
-	if want == nil && src.Signer == "" {
+	if src.Signer == "" {
 		return nil, fmt.Errorf("%w (%s)", ErrNoVerification, src.URL)
 	}
-	return want, nil
+	return nil, nil
 }
 
 // parseSource tells a URL from a local path. It returns the URL (https, or

@@ -106,8 +106,12 @@ func TestFetch(t *testing.T) {
 			wantErr: ErrNoVerification, wantText: []string{`"abc"`, "64 hex"}, wantRequests: 0,
 		},
 		{
-			desc: "signer without a verifier is refused before downloading", handler: okHandler, sha: good, signer: msName,
+			desc: "signer without a verifier and no sha256 is refused before downloading", handler: okHandler, signer: msName,
 			wantErr: ErrNoVerification, wantText: []string{"cannot be checked"}, wantRequests: 0,
+		},
+		{
+			desc: "sha256 pin with a signer set and no verifier: the pin decides", handler: okHandler, sha: good, signer: msName,
+			wantOK: true, wantRequests: 1,
 		},
 		{
 			desc: "local path", url: "LOCAL", sha: good, wantOK: true, wantRequests: -1,
@@ -213,14 +217,14 @@ func TestFetch(t *testing.T) {
 			wantErr: ErrVerification, wantText: []string{"TRUST_E_NOSIGNATURE"}, wantRequests: 1,
 		},
 		{
-			desc: "signer ok but sha256 wrong: both must pass", handler: okHandler, sha: wrongHash, signer: msName,
+			desc: "sha256 pin wrong: refused even when signed", handler: okHandler, sha: wrongHash, signer: msName,
 			verify:  func(p string) (string, error) { return msName, nil },
 			wantErr: ErrVerification, wantRequests: 1,
 		},
 		{
-			desc: "signer wrong but sha256 right: both must pass", handler: okHandler, sha: good, signer: msName,
-			verify:  func(p string) (string, error) { return "Contoso Ltd", nil },
-			wantErr: ErrVerification, wantRequests: 1,
+			desc: "sha256 pin right: the signature is not consulted", handler: okHandler, sha: good, signer: msName,
+			verify: func(p string) (string, error) { return "", errors.New("verifier must not run when a pin is set") },
+			wantOK: true, wantRequests: 1,
 		},
 		{
 			desc: "verifier without a signer is not consulted; no sha256: refused", handler: okHandler,

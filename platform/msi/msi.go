@@ -28,10 +28,11 @@ type Source struct {
 	// loopback address (127.0.0.0/8, ::1, localhost), which is for tests.
 	URL string
 	// SHA256 is the expected SHA-256 of the file, in hex ("" for none).
+	// When set, it alone decides: the file must match it.
 	SHA256 string
 	// Signer is the expected subject common name of the Authenticode signer,
-	// e.g. "Microsoft Corporation"; "" means signatures are not accepted as
-	// verification (and not checked).
+	// e.g. "Microsoft Corporation". It decides when no SHA256 is set; ""
+	// means signatures are not accepted as verification.
 	Signer string
 }
 

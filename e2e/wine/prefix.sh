@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# prefix.sh: make and remove throwaway Wine prefixes that look like Windows Server 2019,
+# for tests that run agentkeeper.exe itself under wine (e2e/winetest).
+#
+#   bash e2e/wine/prefix.sh create
+#       unpack the cached pristine prefix (lib.sh wine_prefix_create: ProcessPrng shim in
+#       system32), make its registry report Windows Server 2019 Datacenter (build 17763,
+#       see server2019.reg) and print the prefix's path on stdout. Wine 8.0's own answer
+#       is Windows 7 (build 7601), which agentkeeper rightly refuses (os.supported).
+#       AK_PREFIX_BUILD, AK_PREFIX_PRODUCT override the build and the product name.
+#   bash e2e/wine/prefix.sh destroy DIR
+#       stop DIR's wineserver (and so every process and service in it) and delete DIR.
+#       Only prefixes made by create (agentkeeper-wine.* under TMPDIR or /tmp) are deleted.
+#   bash e2e/wine/prefix.sh env
+#       print the environment (NAME=value lines) to run wine with, as lib.sh sets it.
+#
+# Tools are installed by lib.sh ensure_tools when missing (as root or with sudo -n).
+set -euo pipefail
+
+# shellcheck source=lib.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
+
+# prefix_registry writes the .reg file that makes the prefix report Windows Server 2019.
+prefix_registry() {
+	local build="${AK_PREFIX_BUILD:-17763}" product="${AK_PREFIX_PRODUCT:-Windows Server 2019 Datacenter}"
+	[[ "$build" =~ ^[0-9]{1,6}$ ]] || ak_die "AK_PREFIX_BUILD=$build: want a build number"
+	[[ "$product" != *[\"\\]* ]] || ak_die "AK_PREFIX_PRODUCT must not hold quotes or backslashes"
+	cat <<EOF2
+Windows Registry Editor Version 5.00
+
+[HKEY_LOCAL_MACHINE\\Software\\Microsoft\\Windows NT\\CurrentVersion]
+"ProductName"="$product"
+"EditionID"="ServerDatacenter"
+"InstallationType"="Server"
+"CurrentVersion"="6.3"
+"CurrentBuild"="$build"
+"CurrentBuildNumber"="$build"
+"CurrentMajorVersionNumber"=dword:0000000a
+"CurrentMinorVersionNumber"=dword:00000000
+"ReleaseId"="1809"
+"CSDVersion"=-
+EOF2
+}
+
+prefix_create() {
+	local t0 reg
+	t0="$(ak_now)"
+	ensure_tools >&2
+	wine_prefix_create >&2
+	reg="$WINEPREFIX/drive_c/agentkeeper-server.reg"
+	prefix_registry >"$reg"
+	# One wine process for all values; regedit /S is silent and exits non-zero on failure.
+	wine regedit /S 'C:\agentkeeper-server.reg' >/dev/null 2>&1 ||
+		ak_die "regedit could not import $reg into $WINEPREFIX"
+	rm -f -- "$reg"
+	# The wineserver keeps running for a few seconds and holds the registry: the next wine
+	# process in this prefix reuses it (faster) and sees the new values; it writes them to
+	# disk when it exits.
+	ak_log "prefix $WINEPREFIX (Windows Server, build ${AK_PREFIX_BUILD:-17763}) ready in $(ak_since "$t0")"
+	printf '%s\n' "$WINEPREFIX"
+}
+
+prefix_destroy() {
+	local dir="$1"
+	case "$dir" in
+	*/agentkeeper-wine.*) ;;
+	*) ak_die "refusing to delete $dir: not a prefix made by prefix.sh create" ;;
+	esac
+	[[ -d "$dir" ]] || return 0
+	[[ -d "$dir/drive_c" ]] || ak_die "refusing to delete $dir: no drive_c, not a Wine prefix"
+	WINEPREFIX="$dir" wineserver -k >/dev/null 2>&1 || true
+	WINEPREFIX="$dir" wineserver -w >/dev/null 2>&1 || true
+	rm -rf -- "$dir"
+}
+
+case "${1:-}" in
+create)
+	(($# == 1)) || ak_die "usage: prefix.sh create"
+	prefix_create
+	;;
+destroy)
+	(($# == 2)) || ak_die "usage: prefix.sh destroy DIR"
+	prefix_destroy "$2"
+	;;
+env)
+	printf 'WINEDEBUG=%s\nDISPLAY=%s\nWINEDLLOVERRIDES=%s\n' "$WINEDEBUG" "$DISPLAY" "$WINEDLLOVERRIDES"
+	;;
+*)
+	ak_die "usage: prefix.sh create | destroy DIR | env (see the top of the file)"
+	;;
+esac
