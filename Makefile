@@ -8,7 +8,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN := bin/agentkeeper
 FUZZTIME ?= 4s
 
-.PHONY: all build run test deps vet cross unit fuzz e2e-debian e2e-wine bench clean
+.PHONY: all build run test deps vet cross unit fuzz e2e-debian e2e-wine bench clean package package-test
 
 all: build
 
@@ -29,6 +29,7 @@ test:
 	step "unit and real-database tests" $(MAKE) --no-print-directory unit; \
 	step "fuzz every parser ($(FUZZTIME) each)" $(MAKE) --no-print-directory fuzz; \
 	step "Debian 12 image end-to-end" $(MAKE) --no-print-directory e2e-debian; \
+	step "packages: build, install, upgrade, remove" $(MAKE) --no-print-directory package-test; \
 	step "Windows under Wine" $(MAKE) --no-print-directory e2e-wine; \
 	echo "make test: all parts passed in $$(( $$(date +%s) - t0 ))s"
 
@@ -69,6 +70,15 @@ bench: build
 	bash e2e/debian/bench.sh $(CURDIR)/$(BIN)
 	BENCH_RUNS=$${BENCH_RUNS:-5} bash e2e/debian/bench-ensure.sh $(CURDIR)/$(BIN)
 	$(GO) test -run='^$$' -bench=. -benchmem $$($(GO) list ./... | grep -v /e2e/)
+
+# .deb and .rpm for linux/amd64 and linux/arm64 into dist/ (nfpm pinned in the script).
+package:
+	bash scripts/package.sh
+
+# Install, upgrade (config kept) and remove the .deb in a fresh Debian 12 root; fails, never skips.
+package-test:
+	bash e2e/debian/mkroot.sh build base
+	bash scripts/package-test.sh
 
 clean:
 	rm -rf bin dist

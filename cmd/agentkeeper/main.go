@@ -85,6 +85,7 @@ Exit codes: 0 ready, 1 not ready, 2 usage, config or internal error,
 	pf.String("log-level", "info", "log level: debug, info, warn, error (logs go to stderr)")
 	root.AddCommand(a.checkCommand(), a.ensureCommand(), a.versionCommand())
 	root.AddCommand(a.runCommand(), a.serviceCommand())
+	root.AddCommand(a.summarizeCommand())
 	return root
 }
 

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# package-test.sh tests the .deb end to end in a fresh Debian 12 root:
+#
+#   1. builds two packages for this machine's architecture with
+#      scripts/package.sh (versions 0.0.1 and 0.0.2) into a work directory;
+#   2. installs 0.0.1 into a fresh root (e2e/debian/mkroot.sh unpack base)
+#      with `chroot ROOT dpkg -i`: the binary, the config, the unit and its
+#      multi-user.target.wants link are there, and `agentkeeper check --json`
+#      inside the root prints a report (exit 0 or 1: the root has no agent);
+#   3. edits /etc/agentkeeper/config.yaml and upgrades to 0.0.2: the edit
+#      is kept and the new binary reads it;
+#   4. removes the package: binary, unit and link are gone, the edited config
+#      stays (a conffile); purges it: the config is gone too.
+#
+# Needs root, dpkg, tar and Go. Anything missing or wrong FAILS (exit 1); it
+# never skips. Prints how long each step took.
+# shellcheck disable=SC2016,SC2015 # dpkg-query formats are literal; A && B || C with a plain test as B
+set -euo pipefail
+
+die() {
+	printf 'package-test: FAIL: %s\n' "$*" >&2
+	exit 1
+}
+note() {
+	printf 'package-test: %s\n' "$*" >&2
+}
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+
+cd "$(dirname "$0")/.."
+[ "$(id -u)" -eq 0 ] || die "must run as root (unpacking a root, chroot)"
+for tool in dpkg dpkg-deb tar chroot; do
+	command -v "$tool" >/dev/null 2>&1 || die "$tool is missing"
+done
+arch=$(dpkg --print-architecture) || die "dpkg --print-architecture failed"
+case "$arch" in amd64 | arm64) ;; *) die "no package is built for $arch" ;; esac
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/package-test.XXXXXX")
+root="$work/root"
+cleanup() {
+	# Nothing is mounted in the root: a plain delete on this file system.
+	rm -rf --one-file-system "$work"
+}
+trap cleanup EXIT
+
+t_all=$(now)
+step() {
+	local name="$1" t0 rc=0
+	shift
+	t0=$(now)
+	"$@" || rc=$?
+	[ "$rc" -eq 0 ] || die "$name (exit $rc)"
+	note "$(printf '%-44s ok %6s s' "$name" "$(elapsed "$t0" "$(now)")")"
+}
+
+inroot() {
+	env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C.UTF-8 \
+		DEBIAN_FRONTEND=noninteractive chroot "$root" "$@"
+}
+
+build() { # build VERSION DIR
+	ARCHES="$arch" DIST="$2" PKG_VERSION="$1" VERSION="v$1-test" bash scripts/package.sh >/dev/null 2>"$work/build-$1.log" ||
+		{ tail -20 "$work/build-$1.log" >&2; return 1; }
+	ls "$2"/agentkeeper_"$1"-1_"$arch".deb >/dev/null
+}
+
+dpkg_i() { # dpkg_i DEB
+	cp "$1" "$root/tmp/agentkeeper.deb"
+	inroot dpkg -i /tmp/agentkeeper.deb
+	rm -f "$root/tmp/agentkeeper.deb"
+}
+
+unit=/lib/systemd/system/agentkeeper.service
+link=/etc/systemd/system/multi-user.target.wants/agentkeeper.service
+conf=/etc/agentkeeper/config.yaml
+
+check_installed() { # check_installed VERSION
+	[ "$(inroot dpkg-query -W -f '${Status} ${Version}' agentkeeper)" = "install ok installed $1-1" ] ||
+		{ echo "dpkg-query: $(inroot dpkg-query -W -f '${Status} ${Version}' agentkeeper)"; return 1; }
+	[ -x "$root/usr/bin/agentkeeper" ] || { echo "/usr/bin/agentkeeper missing"; return 1; }
+	[ -f "$root$unit" ] || { echo "$unit missing"; return 1; }
+	grep -qx 'ExecStart=/usr/bin/agentkeeper run' "$root$unit" || { echo "$unit: no ExecStart"; return 1; }
+	[ -L "$root$link" ] && [ "$(readlink "$root$link")" = "$unit" ] || { echo "$link missing or wrong"; return 1; }
+	[ -f "$root$conf" ] || { echo "$conf missing"; return 1; }
+	inroot dpkg-query -W -f '${Conffiles}\n' agentkeeper | grep -q " $conf " || { echo "$conf is not a conffile"; return 1; }
+	local v
+	v=$(inroot agentkeeper version) || return 1
+	[ "$v" = "agentkeeper v$1-test" ] || { echo "version: $v"; return 1; }
+}
+
+check_runs() { # check_runs: check --json inside the root prints a readable report
+	local rc=0
+	inroot agentkeeper check --json --offline >"$root/tmp/report.json" 2>"$work/check.err" || rc=$?
+	case "$rc" in 0 | 1) ;; *)
+		cat "$work/check.err" >&2
+		echo "check exit $rc"
+		return 1
+		;;
+	esac
+	# The package's own summarize reads it back: one report, none unreadable.
+	inroot agentkeeper summarize --json /tmp/report.json >"$work/summary.json" || true
+	grep -q '"total": 1,' "$work/summary.json" && grep -q '"unreadable": 0,' "$work/summary.json" ||
+		{ cat "$root/tmp/report.json" "$work/summary.json"; return 1; }
+}
+
+edit_config() {
+	printf '\n# edited by package-test\noffline: true\nlog:\n  level: debug\n' >>"$root$conf"
+}
+
+check_edit_kept() {
+	grep -qx '# edited by package-test' "$root$conf" || { echo "the edit to $conf was lost"; return 1; }
+	[ ! -e "$root$conf.dpkg-new" ] && [ ! -e "$root$conf.dpkg-old" ] || { echo "dpkg left .dpkg-new/.dpkg-old"; return 1; }
+	# The new binary reads it: log.level debug names the file on stderr.
+	inroot agentkeeper check --offline >/dev/null 2>"$work/check.err" || true
+	grep -q "config read.*$conf" "$work/check.err" || { cat "$work/check.err"; echo "config not read"; return 1; }
+}
+
+check_removed() {
+	[ "$(inroot dpkg-query -W -f '${Status}' agentkeeper)" = "deinstall ok config-files" ] || return 1
+	[ ! -e "$root/usr/bin/agentkeeper" ] || { echo "binary left behind"; return 1; }
+	[ ! -e "$root$unit" ] || { echo "unit left behind"; return 1; }
+	[ ! -e "$root$link" ] && [ ! -L "$root$link" ] || { echo "wants link left behind"; return 1; }
+	grep -qx '# edited by package-test' "$root$conf" || { echo "remove did not keep the edited config"; return 1; }
+}
+
+check_purged() {
+	! inroot dpkg-query -W agentkeeper >/dev/null 2>&1 || { echo "still known to dpkg"; return 1; }
+	[ ! -e "$root$conf" ] && [ ! -e "$root/etc/agentkeeper" ] || { echo "config left behind after purge"; return 1; }
+	[ -z "$(find "$root/etc/systemd" "$root/lib/systemd" -name 'agentkeeper*' 2>/dev/null)" ] || { echo "unit files left behind"; return 1; }
+}
+
+step "build 0.0.1 and 0.0.2 ($arch)" eval 'build 0.0.1 "$work/old" && build 0.0.2 "$work/new"'
+step "fresh Debian 12 root" bash e2e/debian/mkroot.sh unpack base "$root"
+step "dpkg -i 0.0.1" dpkg_i "$work/old/agentkeeper_0.0.1-1_$arch.deb"
+step "installed: binary, conffile, unit, link" check_installed 0.0.1
+step "chroot agentkeeper check --json" check_runs
+step "edit $conf" edit_config
+step "upgrade: dpkg -i 0.0.2" dpkg_i "$work/new/agentkeeper_0.0.2-1_$arch.deb"
+step "upgraded: 0.0.2 installed" check_installed 0.0.2
+step "upgraded: edited config kept and read" check_edit_kept
+step "dpkg -r" inroot dpkg -r agentkeeper
+step "removed: no binary, unit or link; config kept" check_removed
+step "dpkg --purge" inroot dpkg --purge agentkeeper
+step "purged: no config, no unit" check_purged
+note "all passed in $(elapsed "$t_all" "$(now)") s"
