@@ -18,39 +18,14 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
+bench_name=bench-ensure
+# shellcheck source=SCRIPTDIR/benchlib.sh
+. "$here/benchlib.sh"
 runs="${BENCH_RUNS:-3}"
 readonly OVERHEAD_TARGET_PCT=10
 
-die() {
-	printf 'bench-ensure: %s\n' "$*" >&2
-	exit 1
-}
-
-usage() {
-	sed -n '2,18s/^# \{0,1\}//p' "$0" >&2
-	exit 2
-}
-
-while [ $# -gt 0 ]; do
-	case "$1" in
-	-n)
-		[ $# -ge 2 ] || usage
-		runs="$2"
-		shift 2
-		;;
-	-h | --help) usage ;;
-	-*) usage ;;
-	*) break ;;
-	esac
-done
-[ $# -le 1 ] || usage
-bin="${1:-${AGENTKEEPER_BIN:-}}"
-[ -n "$bin" ] || die "no binary: pass it as an argument or set AGENTKEEPER_BIN"
-[ -x "$bin" ] || die "$bin is not an executable file"
-bin="$(cd "$(dirname "$bin")" && pwd -P)/$(basename "$bin")"
-case "$runs" in '' | *[!0-9]* | 0) die "RUNS must be a positive number, got '$runs'" ;; esac
-[ "$(id -u)" -eq 0 ] || die "must run as root (unpacking a root-owned image, chroot)"
-[ -n "${EPOCHREALTIME:-}" ] || die "needs bash 5 (EPOCHREALTIME)"
+parse_args "$@"
+require_root_bash5 "unpacking a root-owned image, chroot"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/agentkeeper-bench-ensure.XXXXXX")"
 trap 'rm -rf --one-file-system "$work"' EXIT
@@ -106,18 +81,13 @@ check_installed apt-get
 : >"$work/self.times"
 for ((i = 1; i <= runs; i++)); do
 	fresh
-	t0="$EPOCHREALTIME"
-	run_apt
-	t1="$EPOCHREALTIME"
+	timed "$work/apt.times" run_apt
 	check_installed apt-get
-	printf '%s %s\n' "$t0" "$t1" >>"$work/apt.times"
 
 	fresh
-	t0="$EPOCHREALTIME"
-	run_ensure
-	t1="$EPOCHREALTIME"
+	timed "$work/ensure.times" run_ensure
 	check_installed "agentkeeper ensure"
-	printf '%s %s\n' "$t0" "$t1" >>"$work/ensure.times"
+	read -r t0 t1 < <(tail -n 1 "$work/ensure.times")
 	# agentkeeper's own time: the run minus the commands it ran (their
 	# `took=` in the debug log), which does not depend on the mirror's speed.
 	printf '0 %s\n' "$(awk -v total="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" '
@@ -139,16 +109,9 @@ for ((i = 1; i <= runs; i++)); do
 done
 rm -rf --one-file-system "$work/root"
 
-# median FILE: median of (end - start) in seconds.
-median() {
-	awk '{ printf "%.6f\n", $2 - $1 }' "$1" | sort -n |
-		awk '{ v[NR] = $1 } END { if (NR % 2) printf "%.2f", v[(NR + 1) / 2]; else printf "%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
-apt_s="$(median "$work/apt.times")"
-ens_s="$(median "$work/ensure.times")"
-self_ms="$(awk '{ printf "%.6f\n", ($2 - $1) * 1000 }' "$work/self.times" | sort -n |
-	awk '{ v[NR] = $1 } END { if (NR % 2) printf "%.0f", v[(NR + 1) / 2]; else printf "%.0f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }')"
+apt_s="$(spans "$work/apt.times" | median %.2f)"
+ens_s="$(spans "$work/ensure.times" | median %.2f)"
+self_ms="$(spans "$work/self.times" 1000 | median %.0f)"
 pct="$(awk -v a="$ens_s" -v b="$apt_s" 'BEGIN { printf "%.1f", (a - b) / b * 100 }')"
 ok="$(awk -v p="$pct" -v t="$OVERHEAD_TARGET_PCT" 'BEGIN { print (p <= t) ? "ok" : "OVER TARGET" }')"
 

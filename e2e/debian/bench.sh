@@ -13,41 +13,16 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
+bench_name=bench
+# shellcheck source=SCRIPTDIR/benchlib.sh
+. "$here/benchlib.sh"
 runs="${BENCH_RUNS:-30}"
 readonly RATIO_TARGET=3
 readonly RSS_TARGET_KIB=$((20 * 1024))
 readonly RSS_RUNS=5
 
-die() {
-	printf 'bench: %s\n' "$*" >&2
-	exit 1
-}
-
-usage() {
-	sed -n '2,13s/^# \{0,1\}//p' "$0" >&2
-	exit 2
-}
-
-while [ $# -gt 0 ]; do
-	case "$1" in
-	-n)
-		[ $# -ge 2 ] || usage
-		runs="$2"
-		shift 2
-		;;
-	-h | --help) usage ;;
-	-*) usage ;;
-	*) break ;;
-	esac
-done
-[ $# -le 1 ] || usage
-bin="${1:-${AGENTKEEPER_BIN:-}}"
-[ -n "$bin" ] || die "no binary: pass it as an argument or set AGENTKEEPER_BIN"
-[ -x "$bin" ] || die "$bin is not an executable file"
-bin="$(cd "$(dirname "$bin")" && pwd -P)/$(basename "$bin")"
-case "$runs" in '' | *[!0-9]* | 0) die "RUNS must be a positive number, got '$runs'" ;; esac
-[ "$(id -u)" -eq 0 ] || die "must run as root (unpacking a root-owned image)"
-[ -n "${EPOCHREALTIME:-}" ] || die "needs bash 5 (EPOCHREALTIME)"
+parse_args "$@"
+require_root_bash5 "unpacking a root-owned image"
 
 # GNU time reports max RSS; Debian package `time`.
 if [ ! -x /usr/bin/time ]; then
@@ -99,23 +74,13 @@ printf 'dpkg-query says:  %s\n' "$(cat "$work/dq.out")"
 : >"$work/ak.times"
 : >"$work/dq.times"
 for ((i = 0; i < runs; i++)); do
-	t0="$EPOCHREALTIME"
-	run_ak
-	t1="$EPOCHREALTIME"
-	run_dq
-	t2="$EPOCHREALTIME"
-	printf '%s %s\n' "$t0" "$t1" >>"$work/ak.times"
-	printf '%s %s\n' "$t1" "$t2" >>"$work/dq.times"
+	timed "$work/ak.times" run_ak
+	timed "$work/dq.times" run_dq
 done
 
-# median FILE: median of (end - start) in milliseconds.
-median() {
-	awk '{ printf "%.6f\n", ($2 - $1) * 1000 }' "$1" | sort -n |
-		awk '{ v[NR] = $1 } END { if (NR % 2) printf "%.2f", v[(NR + 1) / 2]; else printf "%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
-ak_ms="$(median "$work/ak.times")"
-dq_ms="$(median "$work/dq.times")"
+# Medians in milliseconds.
+ak_ms="$(spans "$work/ak.times" 1000 | median %.2f)"
+dq_ms="$(spans "$work/dq.times" 1000 | median %.2f)"
 ratio="$(awk -v a="$ak_ms" -v b="$dq_ms" 'BEGIN { printf "%.2f", a / b }')"
 
 peak=0

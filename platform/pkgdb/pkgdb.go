@@ -272,7 +272,7 @@ func onlyNotInstalled(out []byte, name string) bool {
 }
 
 // parseRPMQuery reads the lines printed with rpmQueryFormat and returns the
-// highest version among them.
+// highest version among them (by CompareEVR's ordering).
 func parseRPMQuery(out []byte) (Package, error) {
 	var (
 		best   Package
@@ -305,129 +305,6 @@ func parseRPMQuery(out []byte) (Package, error) {
 		return Package{}, errors.New("no output")
 	}
 	return best, nil
-}
-
-// rpmEVR is an RPM epoch, version and release.
-type rpmEVR struct{ epoch, version, release string }
-
-// String renders [epoch:]version-release.
-func (e rpmEVR) String() string {
-	s := e.version + "-" + e.release
-	if e.epoch != "" {
-		return e.epoch + ":" + s
-	}
-	return s
-}
-
-// compare orders two EVRs as rpm does: epoch, then version, then release.
-func (e rpmEVR) compare(o rpmEVR) int {
-	ea, eb := strings.TrimLeft(e.epoch, "0"), strings.TrimLeft(o.epoch, "0")
-	if c := cmpNumeric(ea, eb); c != 0 {
-		return c
-	}
-	if c := rpmVerCmp(e.version, o.version); c != 0 {
-		return c
-	}
-	return rpmVerCmp(e.release, o.release)
-}
-
-// cmpNumeric compares two strings of digits without leading zeros by value.
-func cmpNumeric(a, b string) int {
-	if len(a) != len(b) {
-		if len(a) < len(b) {
-			return -1
-		}
-		return 1
-	}
-	return strings.Compare(a, b)
-}
-
-// rpmVerCmp compares version strings the way rpm orders them: runs of
-// digits compare by value and beat runs of letters, letters compare as
-// text, '~' sorts before anything (even the end) and '^' after the end but
-// before anything else; other characters only separate.
-func rpmVerCmp(a, b string) int {
-	isSep := func(c byte) bool { return !isAlnum(c) && c != '~' && c != '^' }
-	for {
-		for len(a) > 0 && isSep(a[0]) {
-			a = a[1:]
-		}
-		for len(b) > 0 && isSep(b[0]) {
-			b = b[1:]
-		}
-		// Tilde: sorts lower than everything.
-		at, bt := strings.HasPrefix(a, "~"), strings.HasPrefix(b, "~")
-		if at || bt {
-			if at && bt {
-				a, b = a[1:], b[1:]
-				continue
-			}
-			if at {
-				return -1
-			}
-			return 1
-		}
-		// Caret: higher than the end, lower than anything else.
-		ac, bc := strings.HasPrefix(a, "^"), strings.HasPrefix(b, "^")
-		if ac || bc {
-			switch {
-			case a == "":
-				return -1
-			case b == "":
-				return 1
-			case !ac:
-				return 1
-			case !bc:
-				return -1
-			}
-			a, b = a[1:], b[1:]
-			continue
-		}
-		if a == "" || b == "" {
-			break
-		}
-		num := isDigit(a[0])
-		if num != isDigit(b[0]) {
-			if num {
-				return 1
-			}
-			return -1
-		}
-		sa, sb := leadRun(a, num), leadRun(b, num)
-		a, b = a[len(sa):], b[len(sb):]
-		var c int
-		if num {
-			c = cmpNumeric(strings.TrimLeft(sa, "0"), strings.TrimLeft(sb, "0"))
-		} else {
-			c = strings.Compare(sa, sb)
-		}
-		if c != 0 {
-			return c
-		}
-	}
-	switch {
-	case a == "" && b == "":
-		return 0
-	case a == "":
-		return -1
-	default:
-		return 1
-	}
-}
-
-// leadRun returns the leading run of digits (num) or letters of s.
-func leadRun(s string, num bool) string {
-	i := 0
-	for i < len(s) && isAlnum(s[i]) && isDigit(s[i]) == num {
-		i++
-	}
-	return s[:i]
-}
-
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-
-func isAlnum(c byte) bool {
-	return isDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
 }
 
 // maxVersionLen caps what Upstream accepts; real package versions are far

@@ -3,6 +3,8 @@ package pkgmgr
 import (
 	"strings"
 	"testing"
+
+	"github.com/agentkeeper/agentkeeper/platform/pkgdb"
 )
 
 func FuzzParseAptPolicy(f *testing.F) {
@@ -31,8 +33,8 @@ func FuzzParseRPMList(f *testing.F) {
 				t.Fatalf("bad version %q", v)
 			}
 		}
-		if n := newestEVR(avail); len(avail) > 0 && n == "" {
-			t.Fatalf("newestEVR(%q) empty", avail)
+		if n := pkgdb.NewestEVR(avail); len(avail) > 0 && n == "" {
+			t.Fatalf("NewestEVR(%q) empty", avail)
 		}
 	})
 }
@@ -48,21 +50,6 @@ func FuzzParseZypperSearch(f *testing.F) {
 		}
 		if v != "" && !validVersion(v) {
 			t.Fatalf("bad version %q", v)
-		}
-	})
-}
-
-func FuzzCompareEVR(f *testing.F) {
-	for _, p := range [][2]string{{"1.0-1", "1.0-2"}, {"1:2~rc", "1:2^g"}, {"2.10", "2.9"}, {"", "~"}} {
-		f.Add(p[0], p[1])
-	}
-	f.Fuzz(func(t *testing.T, a, b string) {
-		ab, ba := compareEVR(a, b), compareEVR(b, a)
-		if ab != -ba {
-			t.Fatalf("compareEVR(%q,%q)=%d but reverse=%d", a, b, ab, ba)
-		}
-		if compareEVR(a, a) != 0 {
-			t.Fatalf("compareEVR(%q,%q) != 0", a, a)
 		}
 	})
 }

@@ -1,6 +1,10 @@
 package pkgmgr
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/agentkeeper/agentkeeper/platform/pkgdb"
+)
 
 // Realistic outputs (shapes as printed by Debian 12 apt 2.6, dnf 4 on
 // RHEL 8, tdnf on Azure Linux, zypper on SLES 15).
@@ -130,10 +134,10 @@ func TestParseRPMList(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
 			avail, inst := parseRPMList(tc.out, tc.pkg)
-			if got := newestEVR(avail); got != tc.wantAvail {
+			if got := pkgdb.NewestEVR(avail); got != tc.wantAvail {
 				t.Errorf("available %q -> newest %q, want %q", avail, got, tc.wantAvail)
 			}
-			if got := newestEVR(inst); got != tc.wantInst {
+			if got := pkgdb.NewestEVR(inst); got != tc.wantInst {
 				t.Errorf("installed %q -> newest %q, want %q", inst, got, tc.wantInst)
 			}
 		})
@@ -178,38 +182,6 @@ func TestParseZypperSearch(t *testing.T) {
 			got, err := parseZypperSearch([]byte(tc.out), tc.pkg)
 			if (err != nil) != tc.wantErr || got != tc.want {
 				t.Errorf("parseZypperSearch = %q, %v; want %q, err %v", got, err, tc.want, tc.wantErr)
-			}
-		})
-	}
-}
-
-func TestCompareEVR(t *testing.T) {
-	tests := []struct {
-		desc, a, b string
-		want       int
-	}{
-		{"equal", "2.2.49.2-1.el8", "2.2.49.2-1.el8", 0},
-		{"numeric, not lexical", "2.10.0.8-1", "2.9.1.1-1", 1},
-		{"release decides", "2.7.0.6-6.el8_6.2", "2.7.0.6-6.el8", 1},
-		{"epoch wins", "1:1.0-1", "9.9-9", 1},
-		{"explicit zero epoch", "0:1.0-1", "1.0-1", 0},
-		{"tilde sorts first", "1.0~rc1-1", "1.0-1", -1},
-		{"caret after end", "1.0^git1-1", "1.0-1", 1},
-		{"caret before more", "1.0^git1-1", "1.0.1-1", -1},
-		{"number beats letters", "1.0.1", "1.0.a", 1},
-		{"leading zeros", "1.010", "1.10", 0},
-		{"longer wins", "1.0.0", "1.0", 1},
-		{"separators only differ", "1_0", "1.0", 0},
-		{"missing release equal", "2.2.49.2", "2.2.49.2-150100.3.20.1", 0},
-		{"huge numbers", "1.99999999999999999999999", "1.99999999999999999999998", 1},
-	}
-	for _, tc := range tests {
-		t.Run(tc.desc, func(t *testing.T) {
-			if got := compareEVR(tc.a, tc.b); got != tc.want {
-				t.Errorf("compareEVR(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
-			}
-			if got := compareEVR(tc.b, tc.a); got != -tc.want {
-				t.Errorf("compareEVR(%q, %q) = %d, want %d", tc.b, tc.a, got, -tc.want)
 			}
 		})
 	}

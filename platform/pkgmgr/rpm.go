@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agentkeeper/agentkeeper/platform/pkgdb"
 	"github.com/agentkeeper/agentkeeper/platform/run"
 )
 
@@ -101,10 +102,10 @@ func (m *rpmMgr) Candidate(ctx context.Context, pkg string) (string, error) {
 		}
 		return "", fail(c, res)
 	}
-	if v := newestEVR(avail); v != "" {
+	if v := pkgdb.NewestEVR(avail); v != "" {
 		return v, nil
 	}
-	if v := newestEVR(inst); v != "" {
+	if v := pkgdb.NewestEVR(inst); v != "" {
 		return v, nil
 	}
 	return "", notOffered(pkg)

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/agentkeeper/agentkeeper/platform/pkgdb"
 	"github.com/agentkeeper/agentkeeper/platform/run"
 )
 
@@ -172,5 +173,5 @@ func parseZypperSearch(data []byte, pkg string) (string, error) {
 		}
 		editions = append(editions, attr["edition"])
 	}
-	return newestEVR(editions), nil
+	return pkgdb.NewestEVR(editions), nil
 }
