@@ -8,7 +8,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN := bin/agentkeeper
 FUZZTIME ?= 4s
 
-.PHONY: all build run test deps vet cross unit fuzz e2e-debian e2e-wine bench clean package package-test
+.PHONY: all build run test deps vet cross unit fuzz e2e-debian e2e-rpm e2e-wine bench clean package package-test
 
 all: build
 
@@ -29,6 +29,7 @@ test:
 	step "unit and real-database tests" $(MAKE) --no-print-directory unit; \
 	step "fuzz every parser ($(FUZZTIME) each)" $(MAKE) --no-print-directory fuzz; \
 	step "Debian 12 image end-to-end" $(MAKE) --no-print-directory e2e-debian; \
+	step "RPM distributions end-to-end (real RPM databases)" $(MAKE) --no-print-directory e2e-rpm; \
 	step "packages: build, install, upgrade, remove" $(MAKE) --no-print-directory package-test; \
 	step "Windows under Wine" $(MAKE) --no-print-directory e2e-wine; \
 	echo "make test: all parts passed in $$(( $$(date +%s) - t0 ))s"
@@ -58,6 +59,9 @@ fuzz:
 e2e-debian: build
 	bash e2e/debian/mkroot.sh build
 	AGENTKEEPER_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -v ./e2e/debiantest/
+
+e2e-rpm: build
+	AGENTKEEPER_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -v ./e2e/rpmtest/
 
 e2e-wine:
 	bash e2e/wine/run-tests.sh

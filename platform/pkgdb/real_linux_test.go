@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/agentkeeper/agentkeeper/platform/fsroot"
+	"github.com/agentkeeper/agentkeeper/platform/pkgdb/pkgdbtest"
 	"github.com/agentkeeper/agentkeeper/platform/run"
 )
 
@@ -49,45 +50,10 @@ func TestDpkgThisMachine(t *testing.T) {
 
 // buildRPM builds a noarch RPM with no files at test time and returns its
 // path.
-func buildRPM(t *testing.T, name, epoch, ver, rel string) string {
-	t.Helper()
-	top := t.TempDir()
-	spec := "Name: " + name + "\nVersion: " + ver + "\nRelease: " + rel + "\n"
-	if epoch != "" {
-		spec += "Epoch: " + epoch + "\n"
-	}
-	spec += "Summary: agentkeeper test package\nLicense: Apache-2.0\nBuildArch: noarch\n\n%description\nTest package.\n\n%files\n"
-	specPath := filepath.Join(top, name+".spec")
-	if err := os.WriteFile(specPath, []byte(spec), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	// _dbpath too: rpmbuild opens the RPM database to check build
-	// dependencies, and Debian's default (~/.rpmdb) is outside the test.
-	mustRun(t, "rpmbuild", "--define", "_topdir "+top, "--define", "_tmppath "+top,
-		"--define", "_dbpath "+filepath.Join(top, "rpmdb"), "-bb", specPath)
-	out := filepath.Join(top, "RPMS", "noarch", name+"-"+ver+"-"+rel+".noarch.rpm")
-	if _, err := os.Stat(out); err != nil {
-		t.Fatalf("rpmbuild left no %s: %v", out, err)
-	}
-	return out
-}
-
-func mustRun(t *testing.T, argv ...string) {
-	t.Helper()
-	res, err := run.Exec{}.Run(context.Background(), run.Cmd{Argv: argv, Env: []string{"LC_ALL=C"}})
-	if err != nil || res.ExitCode != 0 {
-		t.Fatalf("%s: %v exit %d: %s", strings.Join(argv, " "), err, res.ExitCode, res.Tail(10))
-	}
-}
-
 // TestRPMRealDatabase builds real RPMs, installs them into a real RPM
 // database under a temp root and reads it back with RPM.
 func TestRPMRealDatabase(t *testing.T) {
-	for _, tool := range []string{"rpm", "rpmbuild"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s not found (%v): install the Debian package rpm (make test does)", tool, err)
-		}
-	}
+	pkgdbtest.RequireRPM(t)
 	tests := []struct {
 		desc   string
 		dbpath string // where the database lives inside the root
@@ -105,7 +71,7 @@ func TestRPMRealDatabase(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
-			pkg := buildRPM(t, tc.name, tc.epoch, tc.ver, tc.rel)
+			pkg := pkgdbtest.BuildRPM(t, tc.name, tc.epoch, tc.ver, tc.rel)
 			dir := t.TempDir()
 			if tc.link {
 				if err := os.MkdirAll(filepath.Join(dir, "var", "lib"), 0o755); err != nil {
@@ -115,8 +81,7 @@ func TestRPMRealDatabase(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			mustRun(t, "rpm", "--root", dir, "--dbpath", tc.dbpath, "--initdb")
-			mustRun(t, "rpm", "--root", dir, "--dbpath", tc.dbpath, "-i", "--nodeps", "--justdb", pkg)
+			pkgdbtest.InstallJustDB(t, dir, tc.dbpath, pkg)
 			root := fsroot.New(dir)
 			ctx := context.Background()
 			p, found, err := RPM(ctx, run.Exec{}, root, tc.name)
