@@ -474,10 +474,13 @@ func (o *Options) apply(ctx context.Context, res *Result, rep *agent.Report, mgr
 	}
 	root := o.Inspect.Root
 	var err error
+	how := " in the image (not started)"
 	if root.IsHost() {
+		how = " and started"
 		err = service.EnableLive(ctx, o.Inspect.Runner, rep.Agent.Service)
 		if errors.Is(err, service.ErrNoSystemd) {
 			// A chroot or container build: enable the unit the way the image would.
+			how = " in the unit files (systemd is not running: not started)"
 			err = service.EnableOffline(root, rep.Agent.Service)
 		}
 	} else {
@@ -488,7 +491,7 @@ func (o *Options) apply(ctx context.Context, res *Result, rep *agent.Report, mgr
 		res.end("failed", ExitNotReady, "the agent is installed but its unit could not be enabled: %v", err)
 		return false
 	}
-	res.act("enable", StepPass, "%s enabled%s", rep.Agent.Service, map[bool]string{true: " and started", false: " in the image"}[root.IsHost()])
+	res.act("enable", StepPass, "%s enabled%s", rep.Agent.Service, how)
 	return true
 }
 
