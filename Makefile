@@ -8,7 +8,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN := bin/agentkeeper
 FUZZTIME ?= 4s
 
-.PHONY: all build run test deps vet cross unit fuzz e2e-debian e2e-rpm e2e-wine bench clean package package-test
+.PHONY: all build run test deps vet cross unit fuzz e2e-debian e2e-rpm e2e-wine bench clean package package-test package-msi msi-test ansible-test packer-test
 
 all: build
 
@@ -31,7 +31,9 @@ test:
 	step "Debian 12 image end-to-end" $(MAKE) --no-print-directory e2e-debian; \
 	step "RPM distributions end-to-end (real RPM databases)" $(MAKE) --no-print-directory e2e-rpm; \
 	step "packages: build, install, upgrade, remove" $(MAKE) --no-print-directory package-test; \
+	step "Ansible playbook and Packer provisioning in Debian 12 roots" $(MAKE) --no-print-directory ansible-test packer-test; \
 	step "Windows under Wine" $(MAKE) --no-print-directory e2e-wine; \
+	step "Windows MSI under Wine: install, upgrade, uninstall" $(MAKE) --no-print-directory msi-test; \
 	echo "make test: all parts passed in $$(( $$(date +%s) - t0 ))s"
 
 deps:
@@ -83,6 +85,25 @@ package:
 package-test:
 	bash e2e/debian/mkroot.sh build base
 	bash scripts/package-test.sh
+
+# Windows MSI (wixl) into dist/.
+package-msi:
+	bash scripts/package-msi.sh
+
+# Build the MSI and install, upgrade and uninstall it for real under Wine; fails, never skips.
+msi-test:
+	$(GO) test -count=1 -v ./e2e/msitest/
+
+# The Ansible playbook (packaging/ansible) against fresh Debian 12 roots over the chroot
+# connection: ready, deferred (SafeFreeze lock held), failed. Fails, never skips.
+ansible-test:
+	bash e2e/debian/mkroot.sh build base
+	bash scripts/ansible-test.sh
+
+# packaging/packer/provision-linux.sh in fresh Debian 12 roots (ready, deferred, failed).
+packer-test:
+	bash e2e/debian/mkroot.sh build base
+	bash scripts/packer-test.sh
 
 clean:
 	rm -rf bin dist

@@ -18,6 +18,10 @@ declare -A need=(
   [openssl]=openssl
   [osslsigncode]=osslsigncode
   [zstd]=zstd
+  [msibuild]=msitools
+  [msiinfo]=msitools
+  [faketime]=faketime
+  [ansible-playbook]=ansible
 )
 missing=()
 for cmd in "${!need[@]}"; do

@@ -119,10 +119,7 @@ func (e *Error) Unwrap() error { return e.Err }
 // DefaultFile is where the config file is looked for when none is named.
 func DefaultFile() string {
 	if runtime.GOOS == "windows" {
-		pd := os.Getenv("ProgramData")
-		if pd == "" {
-			pd = `C:\ProgramData`
-		}
+		pd := ProgramData()
 		return filepath.Join(pd, "agentkeeper", "config.yaml")
 	}
 	return "/etc/agentkeeper/config.yaml"

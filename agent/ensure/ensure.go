@@ -20,6 +20,7 @@ import (
 
 	"github.com/agentkeeper/agentkeeper/agent"
 	"github.com/agentkeeper/agentkeeper/agent/backup"
+	"github.com/agentkeeper/agentkeeper/agent/config"
 	"github.com/agentkeeper/agentkeeper/platform/fsroot"
 	"github.com/agentkeeper/agentkeeper/platform/msi"
 	"github.com/agentkeeper/agentkeeper/platform/pkgdb"
@@ -167,10 +168,7 @@ func (o *Options) defaults() {
 // DefaultLockFile is the machine-wide single-instance lock.
 func DefaultLockFile() string {
 	if runtime.GOOS == "windows" {
-		pd := os.Getenv("ProgramData")
-		if pd == "" {
-			pd = `C:\ProgramData`
-		}
+		pd := config.ProgramData()
 		return filepath.Join(pd, "agentkeeper", "agentkeeper.lock")
 	}
 	for _, d := range []string{"/run/lock", "/var/lock", "/run"} {

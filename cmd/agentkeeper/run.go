@@ -70,7 +70,7 @@ func (a *app) runService(rf *rootFlags) error {
 
 	p := &program{}
 	svc, svcErr := service.New(p, serviceConfig(a.configFile, p))
-	if svcErr == nil && !service.Interactive() {
+	if svcErr == nil && underServiceManager() {
 		if sl, err := svc.SystemLogger(nil); err == nil {
 			log = slog.New(daemon.NewSystemHandler(sl, level))
 		} else {
@@ -103,6 +103,12 @@ func (a *app) runService(rf *rootFlags) error {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		if err := d.Run(ctx); err != nil {
+			return &exitError{exitNotReady, err}
+		}
+		return nil
+	}
+	if ok, err := runUnderSCM(svc); ok {
+		if err != nil {
 			return &exitError{exitNotReady, err}
 		}
 		return nil
@@ -195,7 +201,7 @@ func (p *program) Start(service.Service) error {
 		p.err = p.run(ctx)
 		if p.err != nil && ctx.Err() == nil {
 			p.log.Error("service stopped", "err", p.err)
-			if runtime.GOOS == "windows" && !service.Interactive() {
+			if runtime.GOOS == "windows" && underServiceManager() {
 				// The service manager only notices an exit: make it
 				// one, so that the recovery actions restart us.
 				os.Exit(exitNotReady)
