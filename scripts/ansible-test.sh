@@ -21,48 +21,17 @@
 # shellcheck disable=SC2016,SC2015 # eval strings and dpkg-query formats are literal; A && B || C with plain tests
 set -euo pipefail
 
-die() {
-	printf 'ansible-test: FAIL: %s\n' "$*" >&2
-	exit 1
-}
-note() {
-	printf 'ansible-test: %s\n' "$*" >&2
-}
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+roots_name=ansible-test
+# shellcheck source=SCRIPTDIR/lib-roots.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/lib-roots.sh"
 
-cd "$(dirname "$0")/.."
+roots_start "apt-get, unpacking a root, chroot" dpkg tar chroot
 repo=$(pwd -P)
-[ "$(id -u)" -eq 0 ] || die "must run as root (apt-get, unpacking a root, chroot)"
-for tool in dpkg tar chroot; do
-	command -v "$tool" >/dev/null 2>&1 || die "$tool is missing"
-done
 # The lock holder runs on this machine; Debian's python3 (ansible's) is the one to use.
-py=/usr/bin/python3
-[ -x "$py" ] || py=$(command -v python3) || die "python3 is missing (it holds the SafeFreeze lock)"
-arch=$(dpkg --print-architecture) || die "dpkg --print-architecture failed"
-case "$arch" in amd64 | arm64) ;; *) die "no package is built for $arch" ;; esac
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/ansible-test.XXXXXX")
-holder=""
-cleanup() {
-	if [ -n "$holder" ]; then kill "$holder" 2>/dev/null || true; wait "$holder" 2>/dev/null || true; fi
-	# Nothing is mounted in the roots: a plain delete on this file system.
-	rm -rf --one-file-system "$work"
-}
-trap cleanup EXIT
+roots_python
+roots_work
 # ANSIBLE_TEST_KEEP=1 keeps the work directory (roots, logs, reports) for a look.
 [ "${ANSIBLE_TEST_KEEP:-0}" = 1 ] && trap 'note "kept $work"; [ -z "$holder" ] || kill "$holder"' EXIT
-
-t_all=$(now)
-step() {
-	local name="$1" t0 rc=0
-	shift
-	t0=$(now)
-	"$@" || rc=$?
-	[ "$rc" -eq 0 ] || die "$name (exit $rc)"
-	note "$(printf '%-58s ok %6s s' "$name" "$(elapsed "$t0" "$(now)")")"
-}
 
 install_ansible() {
 	if command -v ansible-playbook >/dev/null 2>&1 &&
@@ -125,19 +94,7 @@ playbook() {
 }
 
 # outcome FILE WANT: the collected report parses and says "outcome": WANT.
-outcome() {
-	"$py" - "$1" "$2" <<'EOF'
-import json, sys
-path, want = sys.argv[1], sys.argv[2]
-try:
-    d = json.load(open(path))
-except Exception as e:
-    sys.exit(f"{path}: {e}")
-print(f"{path}: outcome={d.get('outcome')} exit_code={d.get('exit_code')} message={d.get('message')!r}")
-if d.get("outcome") != want:
-    sys.exit(f"{path}: outcome {d.get('outcome')!r}, want {want!r}")
-EOF
-}
+outcome() { report_outcome "$1" "$2" "$1: "; }
 
 # said LOG REGEX: the playbook's output (or a file) has a line matching REGEX.
 said() {
@@ -162,29 +119,6 @@ agent_installed() { # agent_installed ROOT yes|no
 		;;
 	no) [ "$st" != "install ok installed" ] || { echo "waagent was installed during a backup"; return 1; } ;;
 	esac
-}
-
-lock_path=/etc/azure/MicrosoftRecoverySvcsSafeFreezeLock/SafeFreezeLockFile
-# hold_lock ROOT: a process on this machine takes a POSIX lock (lockf, as Azure
-# Backup's SafeFreeze does; flock(1) would take a BSD lock, another kind).
-hold_lock() {
-	mkdir -p "$1${lock_path%/*}"
-	"$py" -c 'import fcntl, sys, time
-f = open(sys.argv[1], "a+"); fcntl.lockf(f, fcntl.LOCK_EX); print("locked", flush=True); time.sleep(600)' \
-		"$1$lock_path" >"$work/holder.out" 2>&1 &
-	holder=$!
-
-	for _ in $(seq 50); do
-		grep -q locked "$work/holder.out" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	cat "$work/holder.out"
-	echo "the lock holder did not take the lock"
-	return 1
-}
-release_lock() {
-	kill "$holder" && wait "$holder" 2>/dev/null || true
-	holder=""
 }
 
 write_inventory() { # write_inventory NAME=ROOT...
@@ -258,4 +192,4 @@ step "5 failed: min_version 99.0, playbook exits 2" playbook failed 2 -e "agentk
 step "5 failed: host failed with exit 1" said "$work/failed.log" 'agentkeeper ensure exited 1 \(failed\)'
 step "5 failed: report collected, summary says 1 not ready" eval 'outcome "$r1/ready.json" failed || outcome "$r1/ready.json" not-ready; said "$r1/summary.txt" "^  not ready +1$"'
 
-note "all passed in $(elapsed "$t_all" "$(now)") s"
+roots_passed

@@ -17,41 +17,14 @@
 # shellcheck disable=SC2016,SC2015 # dpkg-query formats are literal; A && B || C with a plain test as B
 set -euo pipefail
 
-die() {
-	printf 'package-test: FAIL: %s\n' "$*" >&2
-	exit 1
-}
-note() {
-	printf 'package-test: %s\n' "$*" >&2
-}
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+roots_name=package-test
+# shellcheck source=SCRIPTDIR/lib-roots.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/lib-roots.sh"
 
-cd "$(dirname "$0")/.."
-[ "$(id -u)" -eq 0 ] || die "must run as root (unpacking a root, chroot)"
-for tool in dpkg dpkg-deb tar chroot; do
-	command -v "$tool" >/dev/null 2>&1 || die "$tool is missing"
-done
-arch=$(dpkg --print-architecture) || die "dpkg --print-architecture failed"
-case "$arch" in amd64 | arm64) ;; *) die "no package is built for $arch" ;; esac
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/package-test.XXXXXX")
+roots_start "unpacking a root, chroot" dpkg dpkg-deb tar chroot
+roots_work
 root="$work/root"
-cleanup() {
-	# Nothing is mounted in the root: a plain delete on this file system.
-	rm -rf --one-file-system "$work"
-}
-trap cleanup EXIT
-
-t_all=$(now)
-step() {
-	local name="$1" t0 rc=0
-	shift
-	t0=$(now)
-	"$@" || rc=$?
-	[ "$rc" -eq 0 ] || die "$name (exit $rc)"
-	note "$(printf '%-44s ok %6s s' "$name" "$(elapsed "$t0" "$(now)")")"
-}
+step_width=44
 
 inroot() {
 	env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C.UTF-8 \
@@ -142,4 +115,4 @@ step "dpkg -r" inroot dpkg -r agentkeeper
 step "removed: no binary, unit or link; config kept" check_removed
 step "dpkg --purge" inroot dpkg --purge agentkeeper
 step "purged: no config, no unit" check_purged
-note "all passed in $(elapsed "$t_all" "$(now)") s"
+roots_passed

@@ -20,43 +20,13 @@
 # shellcheck disable=SC2016,SC2015 # eval strings and dpkg-query formats are literal; A && B || C with plain tests
 set -euo pipefail
 
-die() {
-	printf 'packer-test: FAIL: %s\n' "$*" >&2
-	exit 1
-}
-note() {
-	printf 'packer-test: %s\n' "$*" >&2
-}
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+roots_name=packer-test
+# shellcheck source=SCRIPTDIR/lib-roots.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/lib-roots.sh"
 
-cd "$(dirname "$0")/.."
-[ "$(id -u)" -eq 0 ] || die "must run as root (unpacking a root, chroot)"
-for tool in dpkg tar chroot; do
-	command -v "$tool" >/dev/null 2>&1 || die "$tool is missing"
-done
-py=/usr/bin/python3
-[ -x "$py" ] || py=$(command -v python3) || die "python3 is missing (it holds the SafeFreeze lock)"
-arch=$(dpkg --print-architecture) || die "dpkg --print-architecture failed"
-case "$arch" in amd64 | arm64) ;; *) die "no package is built for $arch" ;; esac
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/packer-test.XXXXXX")
-holder=""
-cleanup() {
-	if [ -n "$holder" ]; then kill "$holder" 2>/dev/null || true; wait "$holder" 2>/dev/null || true; fi
-	rm -rf --one-file-system "$work"
-}
-trap cleanup EXIT
-
-t_all=$(now)
-step() {
-	local name="$1" t0 rc=0
-	shift
-	t0=$(now)
-	"$@" || rc=$?
-	[ "$rc" -eq 0 ] || die "$name (exit $rc)"
-	note "$(printf '%-58s ok %6s s' "$name" "$(elapsed "$t0" "$(now)")")"
-}
+roots_start "unpacking a root, chroot" dpkg tar chroot
+roots_python
+roots_work
 
 build() {
 	ARCHES="$arch" DIST="$work/dist" bash scripts/package.sh >/dev/null 2>"$work/build.log" ||
@@ -86,19 +56,7 @@ provision() {
 	tail -1 "$work/$name.err"
 }
 
-outcome() { # outcome FILE WANT
-	"$py" - "$1" "$2" <<'EOF'
-import json, sys
-path, want = sys.argv[1], sys.argv[2]
-try:
-    d = json.load(open(path))
-except Exception as e:
-    sys.exit(f"{path}: {e}")
-print(f"outcome={d.get('outcome')} exit_code={d.get('exit_code')} message={d.get('message')!r}")
-if d.get("outcome") != want:
-    sys.exit(f"{path}: outcome {d.get('outcome')!r}, want {want!r}")
-EOF
-}
+outcome() { report_outcome "$1" "$2"; } # outcome FILE WANT
 
 said() { # said FILE REGEX
 	grep -Eq -- "$2" "$1" || { tail -20 "$1"; echo "$1: no line matches /$2/"; return 1; }
@@ -112,22 +70,6 @@ installed() { # installed ROOT PACKAGE yes|no
 	else
 		[ "$st" != "install ok installed" ] || { echo "$2 is installed"; return 1; }
 	fi
-}
-
-lock_path=/etc/azure/MicrosoftRecoverySvcsSafeFreezeLock/SafeFreezeLockFile
-hold_lock() { # hold_lock ROOT: a POSIX lock (lockf), as SafeFreeze takes it; flock(1) would take a BSD lock
-	mkdir -p "$1${lock_path%/*}"
-	"$py" -c 'import fcntl, sys, time
-f = open(sys.argv[1], "a+"); fcntl.lockf(f, fcntl.LOCK_EX); print("locked", flush=True); time.sleep(600)' \
-		"$1$lock_path" >"$work/holder.out" 2>&1 &
-	holder=$!
-	for _ in $(seq 50); do
-		grep -q locked "$work/holder.out" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	cat "$work/holder.out"
-	echo "the lock holder did not take the lock"
-	return 1
 }
 
 packer_validate() {
@@ -171,8 +113,7 @@ step "2 provision-linux.sh, retries=1: exit 1" provision deferred "$work/r2" 1
 step "2 two attempts, then 'still deferred'" eval 'said "$work/deferred.err" "attempt 2 of 2" && said "$work/deferred.err" "FAIL: still deferred after 2 attempts"'
 step "2 the report says deferred" outcome "$work/deferred.out" deferred
 step "2 waagent not installed during the backup" installed "$work/r2" waagent no
-kill "$holder" && wait "$holder" 2>/dev/null || true
-holder=""
+release_lock
 
 # 3. failed: a minimum the repositories cannot meet.
 printf 'linux:\n  min_version: "99.0"\n' >"$work/r2/tmp/config-99.yaml"
@@ -183,4 +124,4 @@ extra_env=()
 
 step "4 packer validate (when packer is installed)" packer_validate
 step "4 PowerShell parse of provision-windows.ps1 (when pwsh is installed)" pwsh_parse
-note "all passed in $(elapsed "$t_all" "$(now)") s"
+roots_passed

@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/agentkeeper/agentkeeper/e2e/winehost"
 )
 
 // The versions built by TestMain: VERSION (what git describe would say) and
@@ -41,17 +43,9 @@ const (
 	defaultListen = "127.0.0.1:9867"
 )
 
-const (
-	setupTimeout = 5 * time.Minute
-	cmdTimeout   = 2 * time.Minute
-)
-
-// The environment every wine command gets, as e2e/wine/lib.sh sets it.
-var wineEnv = []string{
-	"WINEDEBUG=-all",
-	"DISPLAY=",
-	"WINEDLLOVERRIDES=mscoree,mshtml=;winemenubuilder.exe=d",
-}
+// setupTimeout bounds TestMain's builds (winehost.CmdTimeout each wine
+// command).
+const setupTimeout = 5 * time.Minute
 
 // build is one MSI made by scripts/package-msi.sh.
 type build struct {
@@ -105,16 +99,7 @@ func need(t *testing.T) *fixtures {
 var tools = []string{"wine", "wineserver", "go", "bash", "git"}
 
 func setup() (*fixtures, error) {
-	var missing []string
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			missing = append(missing, tool)
-		}
-	}
-	if _, err := os.Stat("/usr/lib/wine/wine64"); err != nil {
-		missing = append(missing, "/usr/lib/wine/wine64 (Debian package wine64)")
-	}
-	if len(missing) > 0 {
+	if missing := winehost.Missing(tools); len(missing) > 0 {
 		return nil, fmt.Errorf("missing %s: install wine wine64 (make deps)", strings.Join(missing, ", "))
 	}
 	repo, err := filepath.Abs("../..")
@@ -179,13 +164,14 @@ func setup() (*fixtures, error) {
 }
 
 // since formats the time since start for the timing lines.
-func since(start time.Time) string { return time.Since(start).Round(100 * time.Millisecond).String() }
+func since(start time.Time) string { return winehost.Since(start) }
 
 // prefix is one throwaway Wine prefix made by prefix.sh.
 type prefix struct {
 	t   *testing.T
 	f   *fixtures
 	dir string
+	h   *winehost.Prefix
 }
 
 // newPrefix makes a prefix reporting Windows Server 2019, starts a process
@@ -196,37 +182,9 @@ func newPrefix(t *testing.T) *prefix {
 	t.Helper()
 	f := need(t)
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "bash", filepath.Join(f.wineDir, "prefix.sh"), "create")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	// stdout into a file, not a pipe: wine's helper processes inherit it and
-	// outlive the script.
-	out, err := os.CreateTemp(f.work, "prefix-*.out")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.Remove(out.Name())
-	defer out.Close()
-	cmd.Stdout = out
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("prefix.sh create: %v\n%s", err, stderr.String())
-	}
-	b, _ := os.ReadFile(out.Name())
-	dir := strings.TrimSpace(string(b))
-	if fi, err := os.Stat(filepath.Join(dir, "drive_c")); err != nil || !fi.IsDir() {
-		t.Fatalf("prefix.sh create printed %q, not a Wine prefix\n%s", dir, stderr.String())
-	}
-	p := &prefix{t: t, f: f, dir: dir}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, "bash", filepath.Join(f.wineDir, "prefix.sh"), "destroy", dir)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Errorf("prefix.sh destroy %s: %v\n%s", dir, err, out)
-		}
-	})
+	h := winehost.NewPrefix(t, f.wineDir, f.work)
+	dir := h.Dir
+	p := &prefix{t: t, f: f, dir: dir, h: h}
 	// Wine 8.0 gives services ProgramData=C:\users\Public (its userenv
 	// makes the LocalSystem environment so), while msiexec's
 	// CommonAppDataFolder, every other process and Windows itself say
@@ -254,10 +212,8 @@ func (p *prefix) keepAlive() {
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	cmd := exec.Command("wine", "cmd.exe")
-	cmd.Env = append(append(hostEnv(), wineEnv...), "WINEPREFIX="+p.dir)
+	cmd := p.h.Background("cmd.exe")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = r, devnull, devnull
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		p.t.Fatalf("wine cmd.exe: %v", err)
 	}
@@ -279,10 +235,7 @@ func (p *prefix) keepAlive() {
 }
 
 // host turns a path on the prefix's C: drive into a host path.
-func (p *prefix) host(win string) string {
-	rel := strings.TrimPrefix(win, `C:\`)
-	return filepath.Join(p.dir, "drive_c", filepath.FromSlash(strings.ReplaceAll(rel, `\`, "/")))
-}
+func (p *prefix) host(win string) string { return p.h.Host(win) }
 
 // result is what one wine command did.
 type result struct {
@@ -291,58 +244,12 @@ type result struct {
 	took           time.Duration
 }
 
-// wine runs `wine ARGV...` in the prefix. stdout and stderr go to files: the
-// services a command starts inherit them and outlive the command, so pipes
-// would never reach EOF.
+// wine runs `wine ARGV...` in the prefix and waits for it
+// (winehost.Prefix.Wine).
 func (p *prefix) wine(argv ...string) result {
 	p.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "wine", argv...)
-	cmd.Env = append(append(hostEnv(), wineEnv...), "WINEPREFIX="+p.dir)
-	outF, err := os.CreateTemp(p.f.work, "stdout-*")
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	errF, err := os.CreateTemp(p.f.work, "stderr-*")
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	defer func() {
-		outF.Close()
-		errF.Close()
-		os.Remove(outF.Name())
-		os.Remove(errF.Name())
-	}()
-	cmd.Stdout, cmd.Stderr = outF, errF
-	start := time.Now()
-	err = cmd.Run()
-	r := result{took: time.Since(start)}
-	o, _ := os.ReadFile(outF.Name())
-	e, _ := os.ReadFile(errF.Name())
-	r.stdout, r.stderr = string(o), string(e)
-	var exit *exec.ExitError
-	switch {
-	case ctx.Err() != nil:
-		p.t.Fatalf("wine %s: timed out after %s\nstdout:\n%s\nstderr:\n%s", strings.Join(argv, " "), cmdTimeout, r.stdout, r.stderr)
-	case errors.As(err, &exit):
-		r.code = exit.ExitCode()
-	case err != nil:
-		p.t.Fatalf("wine %s: %v", strings.Join(argv, " "), err)
-	}
-	return r
-}
-
-// hostEnv is this process's environment without AGENTKEEPER_* and WINE*
-// settings (Wine passes the Unix environment on to Windows programs).
-func hostEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "AGENTKEEPER_") && !strings.HasPrefix(kv, "WINE") {
-			env = append(env, kv)
-		}
-	}
-	return env
+	r := p.h.Wine(nil, argv...)
+	return result{code: r.Code, stdout: r.Stdout, stderr: r.Stderr, took: r.Took}
 }
 
 // msiexec runs `msiexec ACTION MSI /quiet /norestart /l*v LOG` (ACTION /i or
@@ -356,7 +263,7 @@ func (p *prefix) msiexec(step, action, msi string) (int, string) {
 		return 0, ""
 	}
 	b, _ := os.ReadFile(p.host(log))
-	return r.code, r.stderr + "\n" + msiLogFailure(decodeLog(b), 30)
+	return r.code, r.stderr + "\n" + msiLogFailure(winehost.DecodeLog(b), 30)
 }
 
 // mustMsiexec fails the test unless msiexec exits 0.
@@ -372,13 +279,7 @@ func (p *prefix) mustMsiexec(step, action, msi string) {
 func (p *prefix) scQuery(name string) (string, result) {
 	p.t.Helper()
 	r := p.wine("sc", "query", name)
-	for _, line := range strings.Split(r.stdout, "\n") {
-		f := strings.Fields(line)
-		if len(f) >= 4 && f[0] == "STATE" {
-			return f[3], r
-		}
-	}
-	return "", r
+	return winehost.SCState(r.stdout), r
 }
 
 // waitRunning polls sc query until the service runs (msiexec waited for it
@@ -501,18 +402,6 @@ func (p *prefix) registeredVersions() []string {
 	}
 	flush()
 	return versions
-}
-
-// decodeLog turns msiexec's log (UTF-16LE with a BOM, or plain) into text.
-func decodeLog(b []byte) string {
-	if len(b) >= 2 && b[0] == 0xFF && b[1] == 0xFE {
-		var s strings.Builder
-		for i := 2; i+1 < len(b); i += 2 {
-			s.WriteRune(rune(uint16(b[i]) | uint16(b[i+1])<<8))
-		}
-		return s.String()
-	}
-	return string(b)
 }
 
 // msiLogFailure returns the n lines of an msiexec log that end with the

@@ -3,7 +3,6 @@
 package winetest
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -22,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/agentkeeper/agentkeeper/e2e/winehost"
 )
 
 // The fixture versions. Windows Installer compares only the first three
@@ -49,19 +50,9 @@ const (
 	winBackupDir = `Packages/Plugins/Microsoft.Azure.RecoveryServices.VMSnapshot/1.0.0.0`
 )
 
-// Time limits: one wine command (msiexec included) takes a few seconds.
-const (
-	setupTimeout = 5 * time.Minute
-	cmdTimeout   = 2 * time.Minute
-)
-
-// The environment every wine command gets, as e2e/wine/lib.sh sets it:
-// quiet, headless, no Mono/Gecko prompts, no desktop menus.
-var wineEnv = []string{
-	"WINEDEBUG=-all",
-	"DISPLAY=",
-	"WINEDLLOVERRIDES=mscoree,mshtml=;winemenubuilder.exe=d",
-}
+// setupTimeout bounds TestMain's builds (winehost.CmdTimeout each wine
+// command).
+const setupTimeout = 5 * time.Minute
 
 // fixtures is what TestMain builds once for every scenario.
 type fixtures struct {
@@ -109,16 +100,7 @@ func need(t *testing.T) *fixtures {
 var tools = []string{"wine", "wineserver", "wixl", "x86_64-w64-mingw32-gcc", "x86_64-w64-mingw32-windres", "go", "bash"}
 
 func setup() (*fixtures, error) {
-	var missing []string
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			missing = append(missing, tool)
-		}
-	}
-	if _, err := os.Stat("/usr/lib/wine/wine64"); err != nil {
-		missing = append(missing, "/usr/lib/wine/wine64 (Debian package wine64)")
-	}
-	if len(missing) > 0 {
+	if missing := winehost.Missing(tools); len(missing) > 0 {
 		return nil, fmt.Errorf("missing %s: install wine wine64 gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 wixl (make deps, or bash e2e/wine/lib.sh's ensure_tools)", strings.Join(missing, ", "))
 	}
 	repo, err := filepath.Abs("../..")
@@ -205,6 +187,7 @@ type prefix struct {
 	t   *testing.T
 	f   *fixtures
 	dir string
+	h   *winehost.Prefix
 }
 
 // newPrefix makes a prefix that reports the given build and product name
@@ -213,57 +196,24 @@ func newPrefix(t *testing.T, build, product string) *prefix {
 	t.Helper()
 	f := need(t)
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "bash", filepath.Join(f.wineDir, "prefix.sh"), "create")
-	cmd.Env = os.Environ()
+	var env []string
 	if build != "" {
-		cmd.Env = append(cmd.Env, "AK_PREFIX_BUILD="+build)
+		env = append(env, "AK_PREFIX_BUILD="+build)
 	}
 	if product != "" {
-		cmd.Env = append(cmd.Env, "AK_PREFIX_PRODUCT="+product)
+		env = append(env, "AK_PREFIX_PRODUCT="+product)
 	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	// stdout into a file, not a pipe: wine's helper processes (wineserver,
-	// services.exe) inherit it and outlive the script.
-	out, err := os.CreateTemp(f.work, "prefix-*.out")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.Remove(out.Name())
-	defer out.Close()
-	cmd.Stdout = out
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("prefix.sh create: %v\n%s", err, stderr.String())
-	}
-	b, _ := os.ReadFile(out.Name())
-	dir := strings.TrimSpace(string(b))
-	if fi, err := os.Stat(filepath.Join(dir, "drive_c")); err != nil || !fi.IsDir() {
-		t.Fatalf("prefix.sh create printed %q, not a Wine prefix\n%s", dir, stderr.String())
-	}
-	p := &prefix{t: t, f: f, dir: dir}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, "bash", filepath.Join(f.wineDir, "prefix.sh"), "destroy", dir)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Errorf("prefix.sh destroy %s: %v\n%s", dir, err, out)
-		}
-	})
-	t.Logf("%-28s %6s  %s", "prefix.sh create", since(start), dir)
-	return p
+	h := winehost.NewPrefix(t, f.wineDir, f.work, env...)
+	t.Logf("%-28s %6s  %s", "prefix.sh create", since(start), h.Dir)
+	return &prefix{t: t, f: f, dir: h.Dir, h: h}
 }
 
 // since formats the time since start for the timing lines.
-func since(start time.Time) string { return time.Since(start).Round(100 * time.Millisecond).String() }
+func since(start time.Time) string { return winehost.Since(start) }
 
 // host turns a path inside the prefix's C: drive ("C:\\a\\b" or "a/b") into
 // a host path.
-func (p *prefix) host(win string) string {
-	rel := strings.TrimPrefix(strings.TrimPrefix(win, `C:\`), `c:\`)
-	return filepath.Join(p.dir, "drive_c", filepath.FromSlash(strings.ReplaceAll(rel, `\`, "/")))
-}
+func (p *prefix) host(win string) string { return p.h.Host(win) }
 
 // result is what one wine command did.
 type result struct {
@@ -273,60 +223,11 @@ type result struct {
 }
 
 // wine runs `wine ARGV...` in the prefix with extra environment and waits
-// for it. stdout and stderr go to files: the services a command starts (and
-// wine's own helper processes) inherit them and outlive the command, so
-// pipes would never reach EOF.
+// for it (winehost.Prefix.Wine).
 func (p *prefix) wine(env []string, argv ...string) result {
 	p.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "wine", argv...)
-	cmd.Env = append(hostEnv(), wineEnv...)
-	cmd.Env = append(cmd.Env, "WINEPREFIX="+p.dir)
-	cmd.Env = append(cmd.Env, env...)
-	outF, err := os.CreateTemp(p.f.work, "stdout-*")
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	errF, err := os.CreateTemp(p.f.work, "stderr-*")
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	defer func() {
-		outF.Close()
-		errF.Close()
-		os.Remove(outF.Name())
-		os.Remove(errF.Name())
-	}()
-	cmd.Stdout, cmd.Stderr = outF, errF
-	start := time.Now()
-	err = cmd.Run()
-	r := result{took: time.Since(start)}
-	o, _ := os.ReadFile(outF.Name())
-	e, _ := os.ReadFile(errF.Name())
-	r.stdout, r.stderr = string(o), string(e)
-	var exit *exec.ExitError
-	switch {
-	case ctx.Err() != nil:
-		p.t.Fatalf("wine %s: timed out after %s\nstdout:\n%s\nstderr:\n%s", strings.Join(argv, " "), cmdTimeout, r.stdout, r.stderr)
-	case errors.As(err, &exit):
-		r.code = exit.ExitCode()
-	case err != nil:
-		p.t.Fatalf("wine %s: %v", strings.Join(argv, " "), err)
-	}
-	return r
-}
-
-// hostEnv is this process's environment without AGENTKEEPER_* settings, which
-// would leak into agentkeeper.exe (Wine passes the Unix environment on).
-func hostEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "AGENTKEEPER_") && !strings.HasPrefix(kv, "WINE") {
-			env = append(env, kv)
-		}
-	}
-	return env
+	r := p.h.Wine(env, argv...)
+	return result{code: r.Code, stdout: r.Stdout, stderr: r.Stderr, took: r.Took}
 }
 
 // akEnv is agentkeeper's configuration for every run: the lock file inside
@@ -374,7 +275,7 @@ func (p *prefix) msiexec(step, msi string) {
 	p.t.Logf("%-28s %6s  exit %d", step, r.took.Round(100*time.Millisecond), r.code)
 	if r.code != 0 {
 		b, _ := os.ReadFile(log)
-		p.t.Fatalf("%s: msiexec exit %d\n%s\n%s", step, r.code, r.stderr, tail(decodeLog(b), 30))
+		p.t.Fatalf("%s: msiexec exit %d\n%s\n%s", step, r.code, r.stderr, tail(winehost.DecodeLog(b), 30))
 	}
 }
 
@@ -383,14 +284,7 @@ func (p *prefix) msiexec(step, msi string) {
 // exist.
 func (p *prefix) scQuery(name string) string {
 	p.t.Helper()
-	r := p.wine(nil, "sc", "query", name)
-	for _, line := range strings.Split(r.stdout, "\n") {
-		f := strings.Fields(line)
-		if len(f) >= 4 && f[0] == "STATE" {
-			return f[3]
-		}
-	}
-	return ""
+	return winehost.SCState(p.wine(nil, "sc", "query", name).stdout)
 }
 
 // startBackup starts the fixture IaaSBcdrExtension.exe ("sleep 600") in the
@@ -410,9 +304,7 @@ func (p *prefix) startBackup() (stop func()) {
 		p.t.Fatal(err)
 	}
 	win := `C:\` + strings.ReplaceAll(winBackupDir, "/", `\`) + `\IaaSBcdrExtension.exe`
-	cmd := exec.Command("wine", win, "sleep", "600")
-	cmd.Env = append(append(hostEnv(), wineEnv...), "WINEPREFIX="+p.dir)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd := p.h.Background(win, "sleep", "600")
 	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
 		p.t.Fatal(err)
@@ -496,18 +388,6 @@ func (p *prefix) workDirs() []string {
 		dirs = append(dirs, m...)
 	}
 	return dirs
-}
-
-// decodeLog turns msiexec's UTF-16LE log into text.
-func decodeLog(b []byte) string {
-	if len(b) >= 2 && b[0] == 0xFF && b[1] == 0xFE {
-		var s strings.Builder
-		for i := 2; i+1 < len(b); i += 2 {
-			s.WriteRune(rune(uint16(b[i]) | uint16(b[i+1])<<8))
-		}
-		return s.String()
-	}
-	return string(b)
 }
 
 // tail returns the last n lines of s.
