@@ -149,7 +149,7 @@ func (o *Options) defaults() {
 		o.LockFile = DefaultLockFile()
 	}
 	if o.Sleep == nil {
-		o.Sleep = sleep
+		o.Sleep = run.Sleep
 	}
 	if o.IsAdmin == nil {
 		o.IsAdmin = isAdmin
@@ -555,13 +555,3 @@ func nonEmpty(s ...string) string {
 	return ""
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}

@@ -296,9 +296,26 @@ func TestParseDpkgStatusStopsAtInstalled(t *testing.T) {
 }
 
 // writeRoot creates files (path inside root -> content) under a new temp root.
-func writeRoot(t *testing.T, files map[string]string) fsroot.Root {
+// writeRoot writes files under a temp root and makes the links (path →
+// target, as seen inside the root). Links skip the test on Windows: Wine
+// creates none, and Linux runs those cases.
+func writeRoot(t *testing.T, files map[string]string, links ...map[string]string) fsroot.Root {
 	t.Helper()
 	dir := t.TempDir()
+	for _, ls := range links {
+		if len(ls) > 0 && runtime.GOOS == "windows" {
+			t.Skip("image symlinks: Wine creates none, and Linux runs this case")
+		}
+		for l, target := range ls {
+			host := filepath.Join(dir, filepath.FromSlash(l))
+			if err := os.MkdirAll(filepath.Dir(host), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(filepath.FromSlash(target), host); err != nil {
+				t.Fatalf("symlink %s: %v", host, err)
+			}
+		}
+	}
 	for p, content := range files {
 		host := filepath.Join(dir, filepath.FromSlash(p))
 		if err := os.MkdirAll(filepath.Dir(host), 0o755); err != nil {
@@ -342,19 +359,7 @@ func TestDpkg(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
-			root := writeRoot(t, tc.files)
-			if len(tc.links) > 0 && runtime.GOOS == "windows" {
-				t.Skip("image symlinks: Wine creates none, and Linux runs this case")
-			}
-			for l, target := range tc.links {
-				host := filepath.Join(root.Dir, filepath.FromSlash(l))
-				if err := os.MkdirAll(filepath.Dir(host), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.Symlink(filepath.FromSlash(target), host); err != nil {
-					t.Skipf("cannot create symbolic links here: %v", err)
-				}
-			}
+			root := writeRoot(t, tc.files, tc.links)
 			got, found, err := Dpkg(root, tc.name)
 			if tc.wantErr != "" {
 				want := strings.ReplaceAll(tc.wantErr, "ROOT/var/lib/dpkg/status", root.Join("/var/lib/dpkg/status"))
@@ -709,19 +714,7 @@ func TestFindRPMDB(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
-			root := writeRoot(t, tc.files)
-			if len(tc.links) > 0 && runtime.GOOS == "windows" {
-				t.Skip("image symlinks: Wine creates none, and Linux runs this case")
-			}
-			for l, target := range tc.links {
-				host := filepath.Join(root.Dir, filepath.FromSlash(l))
-				if err := os.MkdirAll(filepath.Dir(host), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.Symlink(filepath.FromSlash(target), host); err != nil {
-					t.Skipf("cannot create symbolic links here: %v", err)
-				}
-			}
+			root := writeRoot(t, tc.files, tc.links)
 			got, err := findRPMDB(root)
 			if tc.wantErr != "" {
 				want := strings.ReplaceAll(tc.wantErr, "ROOT", root.Dir)

@@ -147,7 +147,7 @@ func (m *rpmMgr) runLocked(ctx context.Context, c run.Cmd) (run.Result, error) {
 			return res, locked(fail(c, res))
 		}
 		m.opts.Log.Info("yum is locked by another process; waiting", "retry_in", yumRetryEvery)
-		if err := sleep(ctx, yumRetryEvery); err != nil {
+		if err := run.Sleep(ctx, yumRetryEvery); err != nil {
 			return res, &CommandError{Cmd: c, ExitCode: -1, Tail: res.Tail(tailLines), Err: err}
 		}
 	}

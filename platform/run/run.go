@@ -126,3 +126,17 @@ func (c *capped) Write(p []byte) (int, error) {
 
 // Bytes returns what was kept.
 func (c *capped) Bytes() []byte { return c.buf.Bytes() }
+
+// Sleep waits d or until ctx ends, whichever comes first; it returns the
+// context's error in the second case. Retry loops use it so that a stop
+// request is never held up by a wait.
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
