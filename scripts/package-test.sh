@@ -12,7 +12,8 @@
 #   4. removes the package: binary, unit and link are gone, the edited config
 #      stays (a conffile); purges it: the config is gone too.
 #
-# Needs root, dpkg, tar and Go. Anything missing or wrong FAILS (exit 1); it
+# It also checks the .rpm's metadata, file list (config marked noreplace)
+# and scripts with rpm -qp. Needs root, dpkg, rpm, tar and Go. Anything missing or wrong FAILS (exit 1); it
 # never skips. Prints how long each step took.
 # shellcheck disable=SC2016,SC2015 # dpkg-query formats are literal; A && B || C with a plain test as B
 set -euo pipefail
@@ -21,7 +22,7 @@ roots_name=package-test
 # shellcheck source=SCRIPTDIR/lib-roots.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib-roots.sh"
 
-roots_start "unpacking a root, chroot" dpkg dpkg-deb tar chroot
+roots_start "unpacking a root, chroot" dpkg dpkg-deb rpm tar chroot
 roots_work
 root="$work/root"
 step_width=44
@@ -76,6 +77,22 @@ check_runs() { # check_runs: check --json inside the root prints a readable repo
 		{ cat "$root/tmp/report.json" "$work/summary.json"; return 1; }
 }
 
+rpm_arch() { case "$arch" in amd64) echo x86_64 ;; arm64) echo aarch64 ;; *) echo "$arch" ;; esac; }
+
+check_rpm() { # check_rpm RPM VERSION: metadata, file list with flags, scripts
+	local f="$1" got
+	got=$(rpm -qp --nosignature --qf '%{NAME} %{VERSION}-%{RELEASE}\n' "$f") || return 1
+	[ "$got" = "agentkeeper $2-1" ] || { echo "rpm metadata: $got"; return 1; }
+	got=$(rpm -qp --nosignature --qf '[%{FILENAMES} %{FILEFLAGS:fflags}\n]' "$f") || return 1
+	grep -qx '/usr/bin/agentkeeper ' <<<"$got" || { echo "rpm files: $got"; return 1; }
+	grep -qx '/usr/lib/systemd/system/agentkeeper.service ' <<<"$got" || { echo "rpm files: $got"; return 1; }
+	grep -qx "$conf cn" <<<"$got" || { echo "rpm: $conf is not %config(noreplace): $got"; return 1; }
+	got=$(rpm -qp --nosignature --scripts "$f") || return 1
+	for s in postinstall preuninstall postuninstall; do
+		grep -q "^$s scriptlet" <<<"$got" || { echo "rpm: no $s scriptlet"; return 1; }
+	done
+}
+
 edit_config() {
 	printf '\n# edited by package-test\noffline: true\nlog:\n  level: debug\n' >>"$root$conf"
 }
@@ -103,6 +120,7 @@ check_purged() {
 }
 
 step "build 0.0.1 and 0.0.2 ($arch)" eval 'build 0.0.1 "$work/old" && build 0.0.2 "$work/new"'
+step "rpm -qp: metadata, files, config, scripts" check_rpm "$work/new/agentkeeper-0.0.2-1.$(rpm_arch).rpm" 0.0.2
 step "fresh Debian 12 root" bash e2e/debian/mkroot.sh unpack base "$root"
 step "dpkg -i 0.0.1" dpkg_i "$work/old/agentkeeper_0.0.1-1_$arch.deb"
 step "installed: binary, conffile, unit, link" check_installed 0.0.1
