@@ -554,4 +554,3 @@ func nonEmpty(s ...string) string {
 	}
 	return ""
 }
-

@@ -191,4 +191,3 @@ func checkPkg(pkg string) error {
 	}
 	return nil
 }
-
