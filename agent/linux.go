@@ -234,7 +234,8 @@ func waagentConfChecks(o *Options, rep *Report) {
 		rep.Add(Check{ID: "agent.config", Status: StatusPass, Message: file + " read"})
 	}
 
-	if v, ok := conf.Get("Extensions.Enabled"); ok && !yes(v) {
+	if !conf.Switch("Extensions.Enabled", true) {
+		v, _ := conf.Get("Extensions.Enabled")
 		rep.Add(Check{ID: "agent.extensions", Status: StatusFail,
 			Message: fmt.Sprintf("Extensions.Enabled=%s in %s: Azure Backup's extension cannot run (GuestAgentSnapshotTaskStatusError)", v, file),
 			Fix:     "set Extensions.Enabled=y in " + PathWaagentConf + " and restart the agent"})
@@ -246,13 +247,14 @@ func waagentConfChecks(o *Options, rep *Report) {
 			Message: fmt.Sprintf("Provisioning.Agent=%s in %s", v, file),
 			Fix:     "set Provisioning.Agent=auto in " + PathWaagentConf + " unless another provisioning agent is meant to run"})
 	}
-	auto, autoSet := conf.Get("AutoUpdate.Enabled")
+	// AutoUpdate.UpdateToLatestVersion, when set, overrides AutoUpdate.Enabled.
+	auto, _ := conf.Get("AutoUpdate.Enabled")
 	latest, latestSet := conf.Get("AutoUpdate.UpdateToLatestVersion")
 	switch {
-	case latestSet && !yes(latest):
+	case latestSet && !conf.Switch("AutoUpdate.UpdateToLatestVersion", true):
 		rep.Add(Check{ID: "agent.autoupdate", Status: StatusWarn, Message: "AutoUpdate.UpdateToLatestVersion=" + latest + ": the agent will not update itself",
 			Fix: "set AutoUpdate.UpdateToLatestVersion=y in " + PathWaagentConf + ", or keep the package current"})
-	case !latestSet && autoSet && !yes(auto):
+	case !latestSet && !conf.Switch("AutoUpdate.Enabled", true):
 		rep.Add(Check{ID: "agent.autoupdate", Status: StatusWarn, Message: "AutoUpdate.Enabled=" + auto + ": the agent will not update itself",
 			Fix: "set AutoUpdate.Enabled=y in " + PathWaagentConf + ", or keep the package current"})
 	default:

@@ -72,13 +72,6 @@ func ParseWaagentConf(data []byte) (WaagentConf, error) {
 	return c, nil
 }
 
-// yes reports whether waagent reads v as on for a switch whose default is
-// on (Extensions.Enabled, AutoUpdate.Enabled,
-// AutoUpdate.UpdateToLatestVersion): only "n" turns it off, and a blank or
-// unknown value leaves it on. For a switch whose default is off, use
-// WaagentConf.Switch.
-func yes(v string) bool { return switchValue(v, true) }
-
 // switchValue is waagent's get_switch on one value.
 func switchValue(v string, def bool) bool {
 	switch strings.ToLower(strings.TrimSpace(v)) {

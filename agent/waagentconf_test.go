@@ -360,7 +360,7 @@ func TestParseWaagentConf(t *testing.T) {
 				t.Errorf("Switch(Extensions.Enabled, true) = %v, want %v", got, tc.wantExt)
 			}
 			v, set := c.Get("Extensions.Enabled")
-			if disabled := set && !yes(v); disabled != !tc.wantExt {
+			if disabled := set && !switchValue(v, true); disabled != !tc.wantExt {
 				t.Errorf("Extensions.Enabled=%q (set %v) counted as disabled: %v, want %v", v, set, disabled, !tc.wantExt)
 			}
 			if len(c.Problems) != len(tc.wantProblems) {

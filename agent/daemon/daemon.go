@@ -17,7 +17,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -122,9 +121,6 @@ type Daemon struct {
 	failures     int
 	once         map[string]string
 	reloadNotify func() (<-chan struct{}, func())
-
-	mu      sync.Mutex
-	lastErr error
 }
 
 // New returns a daemon; it does nothing until Run.
@@ -295,7 +291,6 @@ func (d *Daemon) cycle(ctx context.Context) (failed bool) {
 	defer func() {
 		if r := recover(); r != nil {
 			d.o.Log.Error("check cycle failed", "panic", fmt.Sprint(r))
-			d.setErr(fmt.Errorf("check cycle panicked: %v", r))
 			failed = true
 		}
 	}()
@@ -316,7 +311,6 @@ func (d *Daemon) cycle(ctx context.Context) (failed bool) {
 	}
 	d.publish(rep, cfg)
 	if !failed {
-		d.setErr(nil)
 	}
 	return failed
 }
@@ -344,7 +338,6 @@ func (d *Daemon) remediate(ctx context.Context, cfg Config, rep *agent.Report, o
 	default:
 		d.metrics.Remediations.WithLabelValues(ResultFailed).Inc()
 		d.o.Log.Error("installation failed", "outcome", res.Outcome, "reason", res.Message)
-		d.setErr(errors.New(res.Message))
 		return true
 	}
 }
@@ -423,19 +416,6 @@ func failingChecks(rep *agent.Report) string {
 }
 
 func (d *Daemon) beat() { d.heartbeat.Store(d.o.Now().UnixNano()) }
-
-func (d *Daemon) setErr(err error) {
-	d.mu.Lock()
-	d.lastErr = err
-	d.mu.Unlock()
-}
-
-// LastError is the last cycle's failure (nil after a good cycle).
-func (d *Daemon) LastError() error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.lastErr
-}
 
 // Report returns the last report as JSON, or nil before the first check.
 func (d *Daemon) Report() []byte {

@@ -13,14 +13,3 @@ type Process struct {
 // List returns the running processes. Processes that exit while the list
 // is being built are left out.
 func List() ([]Process, error) { return list() }
-
-// Match returns the processes for which pred is true, in order.
-func Match(ps []Process, pred func(Process) bool) []Process {
-	var out []Process
-	for _, p := range ps {
-		if pred(p) {
-			out = append(out, p)
-		}
-	}
-	return out
-}

@@ -36,3 +36,14 @@ func TestMatch(t *testing.T) {
 		})
 	}
 }
+
+// Match returns the processes for which pred is true, in order.
+func Match(ps []Process, pred func(Process) bool) []Process {
+	var out []Process
+	for _, p := range ps {
+		if pred(p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}

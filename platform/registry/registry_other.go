@@ -4,6 +4,3 @@ package registry
 
 // LocalMachineString reads a value under HKEY_LOCAL_MACHINE\path.
 func LocalMachineString(path, name string) (string, error) { return "", ErrNotSupported }
-
-// LocalMachineSubkeys lists the subkeys of HKEY_LOCAL_MACHINE\path.
-func LocalMachineSubkeys(path string) ([]string, error) { return nil, ErrNotSupported }

@@ -35,16 +35,3 @@ func LocalMachineString(path, name string) (string, error) {
 	}
 	return "", fmt.Errorf(`read HKLM\%s\%s: %w`, path, name, err)
 }
-
-// LocalMachineSubkeys lists the subkeys of HKEY_LOCAL_MACHINE\path.
-func LocalMachineSubkeys(path string) ([]string, error) {
-	k, err := registry.OpenKey(registry.LOCAL_MACHINE, path, registry.ENUMERATE_SUB_KEYS)
-	if err != nil {
-		if errors.Is(err, windows.ERROR_FILE_NOT_FOUND) {
-			return nil, fmt.Errorf(`HKLM\%s: %w`, path, ErrNotFound)
-		}
-		return nil, fmt.Errorf(`open HKLM\%s: %w`, path, err)
-	}
-	defer k.Close()
-	return k.ReadSubKeyNames(-1)
-}
