@@ -15,7 +15,9 @@ import (
 	"github.com/agentkeeper/agentkeeper/platform/fsroot"
 	"github.com/agentkeeper/agentkeeper/platform/osinfo"
 	"github.com/agentkeeper/agentkeeper/platform/proc"
+	"github.com/agentkeeper/agentkeeper/platform/registry"
 	"github.com/agentkeeper/agentkeeper/platform/run"
+	"github.com/agentkeeper/agentkeeper/platform/service"
 )
 
 // Endpoints are the Azure host endpoints the network checks talk to.
@@ -49,6 +51,14 @@ type Options struct {
 	// as a running backup (config backup.stale_after).
 	BackupStaleAfter time.Duration
 	HTTP             *http.Client
+	// Registry reads HKEY_LOCAL_MACHINE; nil means the live registry
+	// (registry.Live, which fails off Windows).
+	Registry registry.Reader
+	// WinService reads a Windows service's state; nil means the live
+	// service manager (service.Windows).
+	WinService func(name string) (service.State, error)
+	// Skip turns checks into "skip" (config checks.skip).
+	Skip map[CheckID]bool
 }
 
 // live reports whether the root is the running system.
@@ -79,6 +89,12 @@ func (o *Options) defaults() {
 	if o.Endpoints.Timeout <= 0 {
 		o.Endpoints.Timeout = 3 * time.Second
 	}
+	if o.Registry == nil {
+		o.Registry = registry.Live
+	}
+	if o.WinService == nil {
+		o.WinService = service.Windows
+	}
 	if o.HTTP == nil {
 		o.HTTP = &http.Client{Timeout: o.Endpoints.Timeout, Transport: &http.Transport{Proxy: nil}}
 	}
@@ -96,12 +112,13 @@ func Inspect(ctx context.Context, o Options) *Report {
 		AgentkeeperVersion: o.Version,
 		Checks:             []Check{},
 		OS:                 OSReport{Like: []string{}},
+		skip:               o.Skip,
 	}
 	rep.Hostname = hostname(o.Root)
 
 	info, err := osinfo.Detect(o.Root)
 	if err != nil {
-		rep.Add(Check{ID: "os.detected", Status: StatusFail, Message: "cannot tell the operating system: " + err.Error(),
+		rep.Add(Check{ID: IDOSDetected, Status: StatusFail, Message: "cannot tell the operating system: " + err.Error(),
 			Fix: "make sure --root points at an operating system's root (it must hold etc/os-release or Windows/System32)"})
 		rep.Finish()
 		return rep
@@ -109,7 +126,7 @@ func Inspect(ctx context.Context, o Options) *Report {
 	rep.OS = OSReport{Family: info.Family, ID: info.ID, Version: info.VersionID, Name: info.Name,
 		Like: append([]string{}, info.Like...), Edition: info.Edition, Server: info.Server}
 	o.Log.Debug("detected operating system", "family", info.Family, "id", info.ID, "version", info.VersionID, "source", info.Source)
-	rep.Add(Check{ID: "os.detected", Status: StatusPass, Message: fmt.Sprintf("%s (%s)", nonEmpty(info.Name, info.ID), info.Source)})
+	rep.Add(Check{ID: IDOSDetected, Status: StatusPass, Message: fmt.Sprintf("%s (%s)", nonEmpty(info.Name, info.ID), info.Source)})
 
 	azureCheck(&o, rep)
 
@@ -119,11 +136,12 @@ func Inspect(ctx context.Context, o Options) *Report {
 	case "windows":
 		inspectWindows(ctx, &o, rep, info)
 	default:
-		rep.Add(Check{ID: "os.supported", Status: StatusFail, Message: "unknown operating system family " + info.Family})
+		rep.Add(Check{ID: IDOSSupported, Status: StatusFail, Message: "unknown operating system family " + info.Family})
 	}
 
 	backupCheck(&o, rep)
 	networkChecks(ctx, &o, rep)
+	runProbes(ctx, &o, rep, info)
 	rep.Finish()
 	return rep
 }
@@ -141,44 +159,44 @@ func backupCheck(o *Options, rep *Report) {
 		rep.Backup.Evidence = []backup.Evidence{}
 	}
 	if !rep.Backup.Running {
-		rep.Add(Check{ID: "backup.idle", Status: StatusPass, Message: "no Azure Backup snapshot is running"})
+		rep.Add(Check{ID: IDBackupIdle, Status: StatusPass, Message: "no Azure Backup snapshot is running"})
 		return
 	}
 	e := rep.Backup.Evidence[0]
-	rep.Add(Check{ID: "backup.idle", Status: StatusWarn,
+	rep.Add(Check{ID: IDBackupIdle, Status: StatusWarn,
 		Message: fmt.Sprintf("an Azure Backup snapshot is running: %s (%s)", e.What, e.Where),
 		Fix:     "wait for the backup to finish before updating the agent (agentkeeper ensure waits or defers by itself)"})
 }
 
 func azureCheck(o *Options, rep *Report) {
 	if !o.live() {
-		rep.Add(Check{ID: "os.azure", Status: StatusSkip, Message: "offline image: whether it will run on Azure is not known"})
+		rep.Add(Check{ID: IDOSAzure, Status: StatusSkip, Message: "offline image: whether it will run on Azure is not known"})
 		return
 	}
 	az, err := o.OnAzure(o.Root)
 	switch {
 	case err != nil:
-		rep.Add(Check{ID: "os.azure", Status: StatusWarn, Message: "cannot read the SMBIOS asset tag: " + err.Error()})
+		rep.Add(Check{ID: IDOSAzure, Status: StatusWarn, Message: "cannot read the SMBIOS asset tag: " + err.Error()})
 	case az:
 		rep.OS.Azure = true
-		rep.Add(Check{ID: "os.azure", Status: StatusPass, Message: "an Azure VM (SMBIOS chassis asset tag)"})
+		rep.Add(Check{ID: IDOSAzure, Status: StatusPass, Message: "an Azure VM (SMBIOS chassis asset tag)"})
 	default:
-		rep.Add(Check{ID: "os.azure", Status: StatusSkip, Message: "not an Azure VM (no Azure SMBIOS asset tag): Azure network checks are skipped"})
+		rep.Add(Check{ID: IDOSAzure, Status: StatusSkip, Message: "not an Azure VM (no Azure SMBIOS asset tag): Azure network checks are skipped"})
 	}
 }
 
 // versionCheck judges an installed version against the minimum.
 func versionCheck(rep *Report, have *version.Version, min *version.Version, where, fix string) {
 	if have.LessThan(min) {
-		rep.Add(Check{ID: "agent.version", Status: StatusFail,
+		rep.Add(Check{ID: IDAgentVersion, Status: StatusFail,
 			Message: fmt.Sprintf("agent %s is older than the minimum %s (%s)", have, min, where), Fix: fix})
 		return
 	}
-	rep.Add(Check{ID: "agent.version", Status: StatusPass,
+	rep.Add(Check{ID: IDAgentVersion, Status: StatusPass,
 		Message: fmt.Sprintf("agent %s meets the minimum %s (%s)", have, min, where)})
 }
 
-func skipAll(rep *Report, why string, ids ...string) {
+func skipAll(rep *Report, why string, ids ...CheckID) {
 	for _, id := range ids {
 		rep.Add(Check{ID: id, Status: StatusSkip, Message: why})
 	}

@@ -30,10 +30,28 @@ func inspectTree(t *testing.T, files map[string]string, mod func(*Options)) *Rep
 	if mod != nil {
 		mod(&o)
 	}
-	return Inspect(context.Background(), o)
+	r := Inspect(context.Background(), o)
+	assertCatalogued(t, r)
+	return r
 }
 
-func wantCheck(t *testing.T, r *Report, id string, st Status, msgPart string) Check {
+// assertCatalogued fails the test when the report holds a check the
+// catalogue does not declare, or one declared for another OS family.
+func assertCatalogued(t *testing.T, r *Report) {
+	t.Helper()
+	for _, c := range r.Checks {
+		d, ok := Lookup(c.ID)
+		if !ok {
+			t.Errorf("check %q is not declared in the catalogue", c.ID)
+			continue
+		}
+		if r.OS.Family != "" && !d.AppliesTo(r.OS.Family) {
+			t.Errorf("check %s reported on %s but declared for %v", c.ID, r.OS.Family, d.OS)
+		}
+	}
+}
+
+func wantCheck(t *testing.T, r *Report, id CheckID, st Status, msgPart string) Check {
 	t.Helper()
 	c, ok := r.Check(id)
 	if !ok {
@@ -65,10 +83,10 @@ func TestInspectDebianImageReady(t *testing.T) {
 	if r.OS.ID != "debian" || r.OS.Version != "12" || r.OS.Family != "linux" || r.Hostname != "golden-image" {
 		t.Errorf("os = %+v host %q", r.OS, r.Hostname)
 	}
-	for _, id := range []string{"os.supported", "agent.installed", "agent.version", "agent.service", "agent.extensions", "agent.python", "mounts.noexec"} {
+	for _, id := range []CheckID{"os.supported", "agent.installed", "agent.version", "agent.service", "agent.extensions", "agent.python", "mounts.noexec"} {
 		wantCheck(t, r, id, StatusPass, "")
 	}
-	for _, id := range []string{"network.wireserver", "network.hostgaplugin", "network.imds", "os.azure"} {
+	for _, id := range []CheckID{"network.wireserver", "network.hostgaplugin", "network.imds", "os.azure"} {
 		wantCheck(t, r, id, StatusSkip, "")
 	}
 }
@@ -79,7 +97,7 @@ func TestInspectLinuxFaults(t *testing.T) {
 		change map[string]string
 		drop   []string
 		min    string
-		check  string
+		check  CheckID
 		status Status
 		msg    string
 	}{

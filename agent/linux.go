@@ -27,24 +27,24 @@ var goalStateProc = regexp.MustCompile(`WALinuxAgent-(\d+(?:\.\d+)+).*-run-extha
 var goalStateDir = regexp.MustCompile(`^WALinuxAgent-(\d+(?:\.\d+)+)$`)
 
 // agentChecks are the checks that only make sense once the agent is installed.
-var agentChecks = []string{"agent.version", "agent.service", "agent.extensions"}
+var agentChecks = []CheckID{IDAgentVersion, IDAgentService, IDAgentExtensions}
 
 func inspectLinux(ctx context.Context, o *Options, rep *Report, info osinfo.Info) {
 	la := LinuxAgentFor(info.ID, info.Like, info.VersionID)
 	rep.Agent = AgentReport{Supported: la.Supported, Package: la.Package, Service: la.Unit,
 		Installer: la.Installer, MinVersion: o.MinLinux.Original()}
 	if !la.Supported {
-		rep.Add(Check{ID: "os.supported", Status: StatusFail,
+		rep.Add(Check{ID: IDOSSupported, Status: StatusFail,
 			Message: fmt.Sprintf("%s: %s", nonEmpty(info.Name, info.ID), la.Reason),
 			Fix:     "use a distribution Azure supports (Ubuntu, Debian, RHEL and its rebuilds, SLES, Azure Linux) or install the agent as the image vendor documents"})
-		skipAll(rep, "the agent cannot be installed on this distribution", append([]string{"agent.installed"}, agentChecks...)...)
+		skipAll(rep, "the agent cannot be installed on this distribution", append([]CheckID{IDAgentInstalled}, agentChecks...)...)
 		return
 	}
 	msg := fmt.Sprintf("%s is supported: package %s, unit %s, installed with %s", nonEmpty(info.Name, info.ID), la.Package, la.Unit, la.Installer)
 	if la.Note != "" {
 		msg += " (" + la.Note + ")"
 	}
-	rep.Add(Check{ID: "os.supported", Status: StatusPass, Message: msg})
+	rep.Add(Check{ID: IDOSSupported, Status: StatusPass, Message: msg})
 
 	installFix := fmt.Sprintf("install the package %s (%s), or run `agentkeeper ensure`", la.Package, installCommand(la))
 	var (
@@ -62,17 +62,17 @@ func inspectLinux(ctx context.Context, o *Options, rep *Report, info osinfo.Info
 	}
 	switch {
 	case err != nil:
-		rep.Add(Check{ID: "agent.installed", Status: StatusFail, Message: "cannot read the package database: " + err.Error(),
+		rep.Add(Check{ID: IDAgentInstalled, Status: StatusFail, Message: "cannot read the package database: " + err.Error(),
 			Fix: "repair the package database, or check that --root is a complete image"})
 		skipAll(rep, "the package database could not be read", agentChecks...)
 		return
 	case !found:
-		rep.Add(Check{ID: "agent.installed", Status: StatusFail, Message: fmt.Sprintf("package %s is not installed (%s)", la.Package, db), Fix: installFix})
+		rep.Add(Check{ID: IDAgentInstalled, Status: StatusFail, Message: fmt.Sprintf("package %s is not installed (%s)", la.Package, db), Fix: installFix})
 		skipAll(rep, "the agent is not installed", agentChecks...)
 		return
 	case !pkg.Installed:
 		rep.Agent.PackageVersion = pkg.Version
-		rep.Add(Check{ID: "agent.installed", Status: StatusFail,
+		rep.Add(Check{ID: IDAgentInstalled, Status: StatusFail,
 			Message: fmt.Sprintf("package %s %s is not fully installed (status %q in %s)", la.Package, pkg.Version, pkg.Status, db),
 			Fix:     "finish or repeat the installation: " + installCommand(la)})
 		skipAll(rep, "the agent is not fully installed", agentChecks...)
@@ -81,11 +81,11 @@ func inspectLinux(ctx context.Context, o *Options, rep *Report, info osinfo.Info
 	rep.Agent.Installed = true
 	rep.Agent.PackageVersion = pkg.Version
 	rep.Agent.VersionSource = map[bool]string{true: "dpkg", false: "rpm"}[la.Installer == InstallerApt]
-	rep.Add(Check{ID: "agent.installed", Status: StatusPass, Message: fmt.Sprintf("package %s %s is installed (%s)", la.Package, pkg.Version, db)})
+	rep.Add(Check{ID: IDAgentInstalled, Status: StatusPass, Message: fmt.Sprintf("package %s %s is installed (%s)", la.Package, pkg.Version, db)})
 
 	upd := fmt.Sprintf("update the package %s (%s), or run `agentkeeper ensure`", la.Package, updateCommand(la))
 	if v, err := pkgdb.Upstream(pkg.Version); err != nil {
-		rep.Add(Check{ID: "agent.version", Status: StatusFail,
+		rep.Add(Check{ID: IDAgentVersion, Status: StatusFail,
 			Message: fmt.Sprintf("package version %q in %s is not a version: %v", clip(pkg.Version, 80), db, err), Fix: upd})
 	} else {
 		rep.Agent.Version = v.String()
@@ -181,7 +181,7 @@ func serviceCheck(ctx context.Context, o *Options, rep *Report, la LinuxAgent) {
 		st, err = service.SystemdOffline(o.Root, la.Unit)
 	}
 	if err != nil {
-		rep.Add(Check{ID: "agent.service", Status: StatusFail, Message: fmt.Sprintf("cannot read the state of %s: %v", la.Unit, err)})
+		rep.Add(Check{ID: IDAgentService, Status: StatusFail, Message: fmt.Sprintf("cannot read the state of %s: %v", la.Unit, err)})
 		return
 	}
 	rep.Agent.ServiceEnabled = st.Enabled
@@ -189,21 +189,21 @@ func serviceCheck(ctx context.Context, o *Options, rep *Report, la LinuxAgent) {
 	unit := UnitName(la.Unit)
 	switch {
 	case !st.Installed:
-		rep.Add(Check{ID: "agent.service", Status: StatusFail, Message: fmt.Sprintf("unit %s not found (%s)", la.Unit, how),
+		rep.Add(Check{ID: IDAgentService, Status: StatusFail, Message: fmt.Sprintf("unit %s not found (%s)", la.Unit, how),
 			Fix: "reinstall the package " + la.Package})
 	case !st.Enabled && !o.live():
-		rep.Add(Check{ID: "agent.service", Status: StatusFail, Message: fmt.Sprintf("unit %s is %s in the image: it will not start at boot", la.Unit, nonEmpty(st.StartType, "not enabled")),
+		rep.Add(Check{ID: IDAgentService, Status: StatusFail, Message: fmt.Sprintf("unit %s is %s in the image: it will not start at boot", la.Unit, nonEmpty(st.StartType, "not enabled")),
 			Fix: fmt.Sprintf("enable it in the image: systemctl --root %s enable %s", o.Root.Dir, unit)})
 	case !st.Enabled:
-		rep.Add(Check{ID: "agent.service", Status: StatusFail, Message: fmt.Sprintf("unit %s is %s: it will not start at boot", la.Unit, nonEmpty(st.StartType, "not enabled")),
+		rep.Add(Check{ID: IDAgentService, Status: StatusFail, Message: fmt.Sprintf("unit %s is %s: it will not start at boot", la.Unit, nonEmpty(st.StartType, "not enabled")),
 			Fix: "systemctl unmask " + unit + "; systemctl enable --now " + unit})
 	case st.Running != nil && !*st.Running:
-		rep.Add(Check{ID: "agent.service", Status: StatusFail, Message: fmt.Sprintf("unit %s is enabled but not running (%s)", la.Unit, nonEmpty(st.Detail, "inactive")),
+		rep.Add(Check{ID: IDAgentService, Status: StatusFail, Message: fmt.Sprintf("unit %s is enabled but not running (%s)", la.Unit, nonEmpty(st.Detail, "inactive")),
 			Fix: "systemctl start " + unit + "; journalctl -u " + unit + " shows why it stopped"})
 	case st.Running == nil:
-		rep.Add(Check{ID: "agent.service", Status: StatusPass, Message: fmt.Sprintf("unit %s is enabled (%s)", la.Unit, how)})
+		rep.Add(Check{ID: IDAgentService, Status: StatusPass, Message: fmt.Sprintf("unit %s is enabled (%s)", la.Unit, how)})
 	default:
-		rep.Add(Check{ID: "agent.service", Status: StatusPass, Message: fmt.Sprintf("unit %s is enabled and running", la.Unit)})
+		rep.Add(Check{ID: IDAgentService, Status: StatusPass, Message: fmt.Sprintf("unit %s is enabled and running", la.Unit)})
 	}
 }
 
@@ -219,31 +219,31 @@ func waagentConfChecks(o *Options, rep *Report) {
 	}
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		rep.Add(Check{ID: "agent.config", Status: StatusWarn, Message: file + " is missing: the agent runs with its defaults",
+		rep.Add(Check{ID: IDAgentConfig, Status: StatusWarn, Message: file + " is missing: the agent runs with its defaults",
 			Fix: "reinstall the agent package to restore " + PathWaagentConf})
 		conf = WaagentConf{Values: map[string]string{}}
 	case err != nil:
-		rep.Add(Check{ID: "agent.config", Status: StatusFail, Message: "cannot read the agent's configuration: " + err.Error(),
+		rep.Add(Check{ID: IDAgentConfig, Status: StatusFail, Message: "cannot read the agent's configuration: " + err.Error(),
 			Fix: "restore " + PathWaagentConf + " from the agent package"})
-		rep.Add(Check{ID: "agent.extensions", Status: StatusFail, Message: "unknown: " + file + " could not be read",
+		rep.Add(Check{ID: IDAgentExtensions, Status: StatusFail, Message: "unknown: " + file + " could not be read",
 			Fix: "restore " + PathWaagentConf + " and make sure it says Extensions.Enabled=y"})
 		return
 	case len(conf.Problems) > 0:
-		rep.Add(Check{ID: "agent.config", Status: StatusWarn, Message: fmt.Sprintf("%s: %d line(s) not understood, first %s", file, len(conf.Problems), conf.Problems[0])})
+		rep.Add(Check{ID: IDAgentConfig, Status: StatusWarn, Message: fmt.Sprintf("%s: %d line(s) not understood, first %s", file, len(conf.Problems), conf.Problems[0])})
 	default:
-		rep.Add(Check{ID: "agent.config", Status: StatusPass, Message: file + " read"})
+		rep.Add(Check{ID: IDAgentConfig, Status: StatusPass, Message: file + " read"})
 	}
 
 	if !conf.Switch("Extensions.Enabled", true) {
 		v, _ := conf.Get("Extensions.Enabled")
-		rep.Add(Check{ID: "agent.extensions", Status: StatusFail,
+		rep.Add(Check{ID: IDAgentExtensions, Status: StatusFail,
 			Message: fmt.Sprintf("Extensions.Enabled=%s in %s: Azure Backup's extension cannot run (GuestAgentSnapshotTaskStatusError)", v, file),
 			Fix:     "set Extensions.Enabled=y in " + PathWaagentConf + " and restart the agent"})
 	} else {
-		rep.Add(Check{ID: "agent.extensions", Status: StatusPass, Message: "extensions are enabled"})
+		rep.Add(Check{ID: IDAgentExtensions, Status: StatusPass, Message: "extensions are enabled"})
 	}
 	if v, ok := conf.Get("Provisioning.Agent"); ok && !strings.EqualFold(v, "auto") {
-		rep.Add(Check{ID: "agent.provisioning", Status: StatusWarn,
+		rep.Add(Check{ID: IDAgentProvisioning, Status: StatusWarn,
 			Message: fmt.Sprintf("Provisioning.Agent=%s in %s", v, file),
 			Fix:     "set Provisioning.Agent=auto in " + PathWaagentConf + " unless another provisioning agent is meant to run"})
 	}
@@ -252,13 +252,13 @@ func waagentConfChecks(o *Options, rep *Report) {
 	latest, latestSet := conf.Get("AutoUpdate.UpdateToLatestVersion")
 	switch {
 	case latestSet && !conf.Switch("AutoUpdate.UpdateToLatestVersion", true):
-		rep.Add(Check{ID: "agent.autoupdate", Status: StatusWarn, Message: "AutoUpdate.UpdateToLatestVersion=" + latest + ": the agent will not update itself",
+		rep.Add(Check{ID: IDAgentAutoUpdate, Status: StatusWarn, Message: "AutoUpdate.UpdateToLatestVersion=" + latest + ": the agent will not update itself",
 			Fix: "set AutoUpdate.UpdateToLatestVersion=y in " + PathWaagentConf + ", or keep the package current"})
 	case !latestSet && !conf.Switch("AutoUpdate.Enabled", true):
-		rep.Add(Check{ID: "agent.autoupdate", Status: StatusWarn, Message: "AutoUpdate.Enabled=" + auto + ": the agent will not update itself",
+		rep.Add(Check{ID: IDAgentAutoUpdate, Status: StatusWarn, Message: "AutoUpdate.Enabled=" + auto + ": the agent will not update itself",
 			Fix: "set AutoUpdate.Enabled=y in " + PathWaagentConf + ", or keep the package current"})
 	default:
-		rep.Add(Check{ID: "agent.autoupdate", Status: StatusPass, Message: "the agent updates itself"})
+		rep.Add(Check{ID: IDAgentAutoUpdate, Status: StatusPass, Message: "the agent updates itself"})
 	}
 }
 
@@ -285,20 +285,20 @@ func pythonCheck(o *Options, rep *Report) {
 			break
 		}
 		if o.Root.Exists(interp) {
-			rep.Add(Check{ID: "agent.python", Status: StatusPass, Message: fmt.Sprintf("%s runs with %s", exe, interp)})
+			rep.Add(Check{ID: IDAgentPython, Status: StatusPass, Message: fmt.Sprintf("%s runs with %s", exe, interp)})
 			return
 		}
-		rep.Add(Check{ID: "agent.python", Status: StatusFail, Message: fmt.Sprintf("%s wants %s, which is missing", exe, interp),
+		rep.Add(Check{ID: IDAgentPython, Status: StatusFail, Message: fmt.Sprintf("%s wants %s, which is missing", exe, interp),
 			Fix: "install Python 3 (the agent needs Python 2.6 or later)"})
 		return
 	}
 	for _, c := range candidates {
 		if o.Root.Exists(c) {
-			rep.Add(Check{ID: "agent.python", Status: StatusPass, Message: "Python interpreter " + c})
+			rep.Add(Check{ID: IDAgentPython, Status: StatusPass, Message: "Python interpreter " + c})
 			return
 		}
 	}
-	rep.Add(Check{ID: "agent.python", Status: StatusFail, Message: "no Python interpreter found (" + strings.Join(candidates, ", ") + ")",
+	rep.Add(Check{ID: IDAgentPython, Status: StatusFail, Message: "no Python interpreter found (" + strings.Join(candidates, ", ") + ")",
 		Fix: "install Python 3: the agent is a Python program"})
 }
 
@@ -326,7 +326,7 @@ func noexecCheck(o *Options, rep *Report) {
 		ms, err = mounts.Fstab(o.Root)
 	}
 	if err != nil {
-		rep.Add(Check{ID: "mounts.noexec", Status: StatusWarn, Message: "cannot read the mount table: " + err.Error()})
+		rep.Add(Check{ID: IDMountsNoexec, Status: StatusWarn, Message: "cannot read the mount table: " + err.Error()})
 		return
 	}
 	var bad []string
@@ -337,9 +337,9 @@ func noexecCheck(o *Options, rep *Report) {
 	}
 	sort.Strings(bad)
 	if len(bad) > 0 {
-		rep.Add(Check{ID: "mounts.noexec", Status: StatusFail, Message: "noexec on " + strings.Join(bad, ", ") + " (" + src + "): extensions cannot run",
+		rep.Add(Check{ID: IDMountsNoexec, Status: StatusFail, Message: "noexec on " + strings.Join(bad, ", ") + " (" + src + "): extensions cannot run",
 			Fix: "remove noexec from the mount options of /var and /var/lib"})
 		return
 	}
-	rep.Add(Check{ID: "mounts.noexec", Status: StatusPass, Message: "/var and /var/lib allow execution (" + src + ")"})
+	rep.Add(Check{ID: IDMountsNoexec, Status: StatusPass, Message: "/var and /var/lib allow execution (" + src + ")"})
 }

@@ -12,7 +12,7 @@ import (
 // off Azure (on-premises machines being prepared) and in images they are
 // skipped, never failed.
 func networkChecks(ctx context.Context, o *Options, rep *Report) {
-	ids := []string{"network.wireserver", "network.hostgaplugin", "network.imds"}
+	ids := []CheckID{IDNetworkWireServer, IDNetworkHostGAPlugin, IDNetworkIMDS}
 	switch {
 	case !o.live():
 		skipAll(rep, "offline image: no network checks", ids...)
@@ -25,16 +25,16 @@ func networkChecks(ctx context.Context, o *Options, rep *Report) {
 		return
 	}
 	e := o.Endpoints
-	probe(ctx, o, rep, "network.wireserver", strings.TrimRight(e.WireServer, "/")+"/?comp=versions", nil, StatusFail,
+	probe(ctx, o, rep, IDNetworkWireServer, strings.TrimRight(e.WireServer, "/")+"/?comp=versions", nil, StatusFail,
 		"allow outbound traffic to 168.63.129.16 on ports 80, 443 and 32526 (firewall, proxy settings, routes)")
-	probe(ctx, o, rep, "network.hostgaplugin", strings.TrimRight(e.HostGAPlugin, "/")+"/health", nil, StatusFail,
+	probe(ctx, o, rep, IDNetworkHostGAPlugin, strings.TrimRight(e.HostGAPlugin, "/")+"/health", nil, StatusFail,
 		"allow outbound traffic to 168.63.129.16 port 32526")
-	probe(ctx, o, rep, "network.imds", strings.TrimRight(e.IMDS, "/")+"/metadata/instance?api-version=2021-02-01",
+	probe(ctx, o, rep, IDNetworkIMDS, strings.TrimRight(e.IMDS, "/")+"/metadata/instance?api-version=2021-02-01",
 		map[string]string{"Metadata": "true"}, StatusWarn,
 		"allow traffic to 169.254.169.254 and bypass any proxy for it")
 }
 
-func probe(ctx context.Context, o *Options, rep *Report, id, url string, hdr map[string]string, bad Status, fix string) {
+func probe(ctx context.Context, o *Options, rep *Report, id CheckID, url string, hdr map[string]string, bad Status, fix string) {
 	ctx, cancel := context.WithTimeout(ctx, o.Endpoints.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)

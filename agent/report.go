@@ -19,10 +19,11 @@ const (
 
 // Check is one judged fact about the machine.
 type Check struct {
-	// ID is stable across releases (os.supported, agent.version, ...).
-	ID      string `json:"id"`
-	Status  Status `json:"status"`
-	Message string `json:"message"`
+	// ID is stable across releases (os.supported, agent.version, ...):
+	// one of the catalogue's declarations.
+	ID      CheckID `json:"id"`
+	Status  Status  `json:"status"`
+	Message string  `json:"message"`
 	// Fix says in words what to do; empty when nothing is to be done.
 	Fix string `json:"fix,omitempty"`
 }
@@ -92,10 +93,25 @@ type Report struct {
 	Hostname string `json:"hostname"`
 	// AgentkeeperVersion is the version of this program.
 	AgentkeeperVersion string `json:"agentkeeper_version"`
+
+	// skip holds the checks turned off by configuration (checks.skip).
+	skip map[CheckID]bool
 }
 
-// Add appends a check to the report.
-func (r *Report) Add(c Check) { r.Checks = append(r.Checks, c) }
+// Add appends a check to the report. A check the configuration skips is
+// recorded as skipped, whatever its probe found.
+func (r *Report) Add(c Check) {
+	if r.skip[c.ID] {
+		c = Check{ID: c.ID, Status: StatusSkip, Message: "skipped by configuration (checks.skip)"}
+	}
+	r.Checks = append(r.Checks, c)
+}
+
+// Failed reports whether the check with the given id exists and failed.
+func (r *Report) Failed(id CheckID) bool {
+	c, ok := r.Check(id)
+	return ok && c.Status == StatusFail
+}
 
 // Finish sets Ready from the checks: ready means no check failed.
 func (r *Report) Finish() {
@@ -108,7 +124,7 @@ func (r *Report) Finish() {
 }
 
 // Check returns the check with the given id and whether it exists.
-func (r *Report) Check(id string) (Check, bool) {
+func (r *Report) Check(id CheckID) (Check, bool) {
 	for _, c := range r.Checks {
 		if c.ID == id {
 			return c, true

@@ -39,13 +39,13 @@ func inspectWindows(ctx context.Context, o *Options, rep *Report, info osinfo.In
 	switch {
 	case build > 0 && build < windowsMinBuild:
 		rep.Agent.Supported = false
-		rep.Add(Check{ID: "os.supported", Status: StatusFail,
+		rep.Add(Check{ID: IDOSSupported, Status: StatusFail,
 			Message: fmt.Sprintf("%s (build %d): the Azure VM agent needs Windows Server 2016 (build %d) or later", info.Name, build, windowsMinBuild),
 			Fix:     "upgrade Windows before migrating"})
 	case build == 0:
-		rep.Add(Check{ID: "os.supported", Status: StatusPass, Message: "Windows (build unknown in an offline image; the agent needs Windows Server 2016 or later)"})
+		rep.Add(Check{ID: IDOSSupported, Status: StatusPass, Message: "Windows (build unknown in an offline image; the agent needs Windows Server 2016 or later)"})
 	default:
-		rep.Add(Check{ID: "os.supported", Status: StatusPass, Message: fmt.Sprintf("%s build %d", info.Name, build)})
+		rep.Add(Check{ID: IDOSSupported, Status: StatusPass, Message: fmt.Sprintf("%s build %d", info.Name, build)})
 	}
 
 	installFix := "install the Azure VM agent MSI as Administrator (msiexec /i WindowsAzureVmAgent.msi /quiet /norestart), or run `agentkeeper ensure` with windows.msi set"
@@ -60,20 +60,20 @@ func inspectWindows(ctx context.Context, o *Options, rep *Report, info osinfo.In
 	}
 	switch {
 	case err != nil:
-		rep.Add(Check{ID: "agent.installed", Status: StatusFail, Message: "the Azure VM agent is not installed: " + err.Error(), Fix: installFix})
-		skipAll(rep, "the agent is not installed", "agent.version", "agent.service")
+		rep.Add(Check{ID: IDAgentInstalled, Status: StatusFail, Message: "the Azure VM agent is not installed: " + err.Error(), Fix: installFix})
+		skipAll(rep, "the agent is not installed", IDAgentVersion, IDAgentService)
 		return
 	case v == nil:
 		rep.Agent.Installed = true
 		rep.Agent.PackageVersion = raw
-		rep.Add(Check{ID: "agent.installed", Status: StatusPass, Message: "agent found: " + where})
-		rep.Add(Check{ID: "agent.version", Status: StatusFail, Message: fmt.Sprintf("version %q (%s) is not a version", clip(raw, 80), where), Fix: installFix})
+		rep.Add(Check{ID: IDAgentInstalled, Status: StatusPass, Message: "agent found: " + where})
+		rep.Add(Check{ID: IDAgentVersion, Status: StatusFail, Message: fmt.Sprintf("version %q (%s) is not a version", clip(raw, 80), where), Fix: installFix})
 	default:
 		rep.Agent.Installed = true
 		rep.Agent.PackageVersion = raw
 		rep.Agent.Version = v.String()
 		rep.Agent.GoalStateVersion = v.String()
-		rep.Add(Check{ID: "agent.installed", Status: StatusPass, Message: "agent found: " + where})
+		rep.Add(Check{ID: IDAgentInstalled, Status: StatusPass, Message: "agent found: " + where})
 		versionCheck(rep, v, o.MinWindows, where,
 			"make sure no backup is running, then reinstall the newer agent MSI (msiexec /i WindowsAzureVmAgent.msi /quiet /norestart), or run `agentkeeper ensure`")
 	}
@@ -82,7 +82,7 @@ func inspectWindows(ctx context.Context, o *Options, rep *Report, info osinfo.In
 	}
 
 	if !live {
-		rep.Add(Check{ID: "agent.service", Status: StatusSkip, Message: "offline image: service state is not read"})
+		rep.Add(Check{ID: IDAgentService, Status: StatusSkip, Message: "offline image: service state is not read"})
 		return
 	}
 	windowsServiceCheck(rep)
@@ -211,9 +211,9 @@ func windowsServiceCheck(rep *Report) {
 	rep.Agent.ServiceEnabled = enabled
 	rep.Agent.ServiceRunning = boolp(running)
 	if len(problems) > 0 {
-		rep.Add(Check{ID: "agent.service", Status: StatusFail, Message: strings.Join(problems, "; "),
+		rep.Add(Check{ID: IDAgentService, Status: StatusFail, Message: strings.Join(problems, "; "),
 			Fix: "Set-Service RdAgent,WindowsAzureGuestAgent -StartupType Automatic; Start-Service RdAgent,WindowsAzureGuestAgent (as Administrator), or reinstall the agent MSI"})
 		return
 	}
-	rep.Add(Check{ID: "agent.service", Status: StatusPass, Message: "RdAgent and WindowsAzureGuestAgent are running and start automatically"})
+	rep.Add(Check{ID: IDAgentService, Status: StatusPass, Message: "RdAgent and WindowsAzureGuestAgent are running and start automatically"})
 }

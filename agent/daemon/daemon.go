@@ -344,7 +344,7 @@ func (d *Daemon) remediate(ctx context.Context, cfg Config, rep *agent.Report, o
 
 // needsAgent reports whether the agent is missing or too old.
 func needsAgent(rep *agent.Report) bool {
-	for _, id := range []string{"agent.installed", "agent.version"} {
+	for _, id := range []agent.CheckID{agent.IDAgentInstalled, agent.IDAgentVersion} {
 		if c, ok := rep.Check(id); ok && c.Status == agent.StatusFail {
 			return true
 		}
@@ -409,7 +409,7 @@ func failingChecks(rep *agent.Report) string {
 	var ids []string
 	for _, c := range rep.Checks {
 		if c.Status == agent.StatusFail {
-			ids = append(ids, c.ID)
+			ids = append(ids, string(c.ID))
 		}
 	}
 	return strings.Join(ids, ",")

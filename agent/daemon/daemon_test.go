@@ -46,7 +46,7 @@ func report(version string, backupRunning bool, failing ...string) *agent.Report
 				st = agent.StatusFail
 			}
 		}
-		r.Add(agent.Check{ID: id, Status: st, Message: id})
+		r.Add(agent.Check{ID: agent.CheckID(id), Status: st, Message: id})
 	}
 	r.Backup.Running = backupRunning
 	r.Finish()

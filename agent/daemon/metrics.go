@@ -61,7 +61,7 @@ func (m *Metrics) Update(rep *agent.Report, now time.Time) {
 	m.CheckStatus.Reset()
 	for _, c := range rep.Checks {
 		for _, s := range statuses {
-			m.CheckStatus.WithLabelValues(c.ID, string(s)).Set(b2f(c.Status == s))
+			m.CheckStatus.WithLabelValues(string(c.ID), string(s)).Set(b2f(c.Status == s))
 		}
 	}
 	m.BackupRunning.Set(b2f(rep.Backup.Running))

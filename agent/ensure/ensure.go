@@ -285,27 +285,27 @@ func Run(ctx context.Context, o Options) *Result {
 func MakePlan(rep *agent.Report, mgr pkgmgr.Manager, root fsroot.Root) Plan {
 	a := rep.Agent
 	p := Plan{Installer: a.Installer, Package: a.Package, From: a.Version, MinVersion: a.MinVersion, Commands: []string{}}
-	if c, ok := rep.Check("os.detected"); ok && c.Status == agent.StatusFail {
+	if c, ok := rep.Check(agent.IDOSDetected); ok && c.Status == agent.StatusFail {
 		p.Action, p.Reason = ActionImpossible, c.Message
 		return p
 	}
 	if !a.Supported {
-		c, _ := rep.Check("os.supported")
+		c, _ := rep.Check(agent.IDOSSupported)
 		p.Action, p.Reason = ActionImpossible, nonEmpty(c.Message, "the agent is not supported here")
 		return p
 	}
 	if rep.OS.Family == "windows" && (!root.IsHost() || runtime.GOOS != "windows") {
 		p.Action, p.Reason = ActionImpossible, "the Windows agent is installed by running its MSI on the running Windows machine: install it there (agentkeeper ensure on first boot), not into an offline image"
-		if c, ok := rep.Check("agent.installed"); ok && c.Status != agent.StatusFail {
-			if v, ok := rep.Check("agent.version"); ok && v.Status == agent.StatusPass {
+		if c, ok := rep.Check(agent.IDAgentInstalled); ok && c.Status != agent.StatusFail {
+			if v, ok := rep.Check(agent.IDAgentVersion); ok && v.Status == agent.StatusPass {
 				p.Action, p.Reason = ActionNone, "the agent in the image is installed and current"
 			}
 		}
 		return p
 	}
-	inst, _ := rep.Check("agent.installed")
-	ver, _ := rep.Check("agent.version")
-	svc, _ := rep.Check("agent.service")
+	inst, _ := rep.Check(agent.IDAgentInstalled)
+	ver, _ := rep.Check(agent.IDAgentVersion)
+	svc, _ := rep.Check(agent.IDAgentService)
 	switch {
 	case inst.Status == agent.StatusFail:
 		p.Action, p.Reason = ActionInstall, inst.Message
@@ -537,7 +537,7 @@ func failing(rep *agent.Report) string {
 	var parts []string
 	for _, c := range rep.Checks {
 		if c.Status == agent.StatusFail {
-			parts = append(parts, c.ID+": "+c.Message)
+			parts = append(parts, string(c.ID)+": "+c.Message)
 		}
 	}
 	if len(parts) == 0 {

@@ -31,7 +31,7 @@ func sampleReport(host, version string, failing ...string) *agent.Report {
 	for _, id := range []string{"os.detected", "os.supported", "os.azure", "agent.installed", "agent.version",
 		"agent.service", "agent.config", "agent.extensions", "agent.provisioning", "agent.autoupdate",
 		"agent.python", "mounts.noexec", "network.wireserver", "network.hostgaplugin", "network.imds", "backup.idle"} {
-		c := agent.Check{ID: id, Status: agent.StatusPass, Message: "the check " + id + " passed on this machine, all is well"}
+		c := agent.Check{ID: agent.CheckID(id), Status: agent.StatusPass, Message: "the check " + id + " passed on this machine, all is well"}
 		if slices.Contains(failing, id) {
 			c.Status, c.Message, c.Fix = agent.StatusFail, id+" failed", "install or update the Azure VM agent: apt-get install waagent"
 		}

@@ -2,5 +2,9 @@
 
 package registry
 
-// LocalMachineString reads a value under HKEY_LOCAL_MACHINE\path.
-func LocalMachineString(path, name string) (string, error) { return "", ErrNotSupported }
+type live struct{}
+
+func (live) String(path, name string) (string, error) { return "", ErrNotSupported }
+func (live) Uint(path, name string) (uint64, error)   { return 0, ErrNotSupported }
+func (live) Binary(path, name string) ([]byte, error) { return nil, ErrNotSupported }
+func (live) SubKeys(path string) ([]string, error)    { return nil, ErrNotSupported }
