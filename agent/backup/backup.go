@@ -5,6 +5,7 @@
 package backup
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -62,8 +63,11 @@ type Result struct {
 	Running  bool       `json:"running"`
 	Evidence []Evidence `json:"evidence"`
 	// Notes are things that could not be read and traces ignored (stale
-	// status files, malformed files). They are never evidence, but a caller
-	// that wants to fail closed can refuse to act while there are notes.
+	// status files, stale malformed files, a system where locks cannot be
+	// probed). They are never evidence. What cannot be read where a running
+	// backup would leave its traces (a fresh unreadable status file, a
+	// folder that cannot be listed, a lock path that cannot be probed) is
+	// evidence, not a note: the gate fails closed.
 	Notes []string `json:"notes,omitempty"`
 }
 
@@ -122,8 +126,9 @@ func (d *detector) note(format string, args ...any) {
 // Detect looks for a running backup: on Linux the SafeFreeze lock (probed
 // even in an image, as locks are kernel-wide) and fresh transitioning
 // status files of the snapshot extension; on Windows its status files; and
-// on a live system the extension's processes. It never fails: what cannot
-// be read becomes a note.
+// on a live system the extension's processes. It never fails. It fails
+// closed: a trace that is there but cannot be read (see Result.Notes)
+// counts as evidence.
 func Detect(o Options) Result {
 	o.defaults()
 	d := &detector{o: o, now: o.Now()}
@@ -153,25 +158,35 @@ func Detect(o Options) Result {
 	return d.res
 }
 
-// lock probes the SafeFreeze lock file.
+// lock probes the SafeFreeze lock file. A lock path that is there but
+// cannot be probed (not a regular file, not examinable, the probe fails) is
+// evidence: a snapshot may hold it, so the gate fails closed. Only a
+// missing file, or a system where locks cannot be probed at all, is not.
 func (d *detector) lock() {
 	where := d.o.Root.Join(SafeFreezeLockFile)
-	if _, err := d.o.Root.Stat(SafeFreezeLockFile); err != nil {
+	fi, err := d.o.Root.Stat(SafeFreezeLockFile)
+	switch {
+	case err != nil && missing(err):
 		// No lock file: no snapshot has run here since it was installed.
-		if !missing(err) {
-			d.note("could not stat %s: %v", where, err)
-		}
+		return
+	case err != nil:
+		d.evidence(KindLock, where, "cannot examine the SafeFreeze lock file (%v): a snapshot may hold it", err)
+		return
+	case !fi.Mode().IsRegular():
+		d.evidence(KindLock, where, "the SafeFreeze lock path is %s, not a regular file: whether a snapshot holds it cannot be told", fsroot.Kind(fi.Mode()))
 		return
 	}
 	host, err := d.o.Root.Resolve(SafeFreezeLockFile)
 	if err != nil {
-		d.note("could not resolve %s: %v", where, err)
+		d.evidence(KindLock, where, "cannot resolve the SafeFreeze lock file (%v): a snapshot may hold it", err)
 		return
 	}
 	held, pid, err := d.o.LockHeld(host)
 	switch {
-	case err != nil:
+	case err != nil && errors.Is(err, lockprobe.ErrNotSupported):
 		d.note("could not tell whether %s is locked: %v", where, err)
+	case err != nil:
+		d.evidence(KindLock, where, "cannot tell whether the SafeFreeze lock is held (%v): a snapshot may hold it", err)
 	case held && pid > 0:
 		d.evidence(KindLock, where, "SafeFreeze lock held by pid %d (the snapshot extension freezes file systems while it holds it)", pid)
 	case held:

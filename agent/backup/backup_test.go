@@ -12,6 +12,7 @@ import (
 
 	"github.com/agentkeeper/agentkeeper/agent/backup"
 	"github.com/agentkeeper/agentkeeper/platform/fsroot"
+	"github.com/agentkeeper/agentkeeper/platform/lockprobe"
 	"github.com/agentkeeper/agentkeeper/platform/proc"
 )
 
@@ -130,24 +131,82 @@ func TestDetect(t *testing.T) {
 			notes:    []string{"stale transitioning status " + "%ROOT%" + linuxExt + "5.status"},
 		},
 		{
-			desc: "garbage status file", family: "linux",
-			files: map[string]file{linuxExt + "1.status": {data: "not json at all"}},
-			notes: []string{"ignored status file %ROOT%" + linuxExt + "1.status: status file is not a JSON array"},
+			desc: "fresh garbage status file: may be half-written, a backup may be running", family: "linux",
+			files:   map[string]file{linuxExt + "1.status": {data: "not json at all"}},
+			running: true, evidence: []string{"status:" + linuxExt + "1.status"},
 		},
 		{
-			desc: "empty status file", family: "linux",
-			files: map[string]file{linuxExt + "1.status": {data: ""}},
-			notes: []string{"1.status: empty status file"},
+			desc: "stale garbage status file is a note", family: "linux",
+			files: map[string]file{linuxExt + "1.status": {data: "not json at all", mtime: now.Add(-3 * time.Hour)}},
+			notes: []string{"ignored stale unreadable status file %ROOT%" + linuxExt + "1.status (modified 2024-06-01T09:00:00Z): status file is not a JSON array"},
 		},
 		{
-			desc: "binary status file", family: "linux",
-			files: map[string]file{linuxExt + "1.status": {data: "\x7fELF\x00\x00\xff"}},
-			notes: []string{"1.status: status file is not UTF-8"},
+			desc: "fresh empty status file", family: "linux",
+			files:   map[string]file{linuxExt + "1.status": {data: ""}},
+			running: true, evidence: []string{"status:1.status"},
 		},
 		{
-			desc: "huge status file", family: "linux",
-			files: map[string]file{linuxExt + "1.status": {data: "[" + strings.Repeat(" ", fsroot.MaxSmallFile) + "]"}},
-			notes: []string{"1.status: file too large"},
+			desc: "stale empty status file", family: "linux",
+			files: map[string]file{linuxExt + "1.status": {data: "", mtime: now.Add(-5 * time.Hour)}},
+			notes: []string{"1.status (modified 2024-06-01T07:00:00Z): empty status file"},
+		},
+		{
+			desc: "empty status file modified far in the future is stale", family: "linux",
+			files: map[string]file{linuxExt + "1.status": {data: "", mtime: now.Add(5 * time.Hour)}},
+			notes: []string{"empty status file"},
+		},
+		{
+			desc: "fresh binary status file", family: "linux",
+			files:   map[string]file{linuxExt + "1.status": {data: "\x7fELF\x00\x00\xff"}},
+			running: true, evidence: []string{"status:1.status"},
+		},
+		{
+			desc: "stale binary status file", family: "linux",
+			files: map[string]file{linuxExt + "1.status": {data: "\x7fELF\x00\x00\xff", mtime: now.Add(-3 * time.Hour)}},
+			notes: []string{"1.status (modified 2024-06-01T09:00:00Z): status file is not UTF-8"},
+		},
+		{
+			desc: "fresh huge status file", family: "linux",
+			files:   map[string]file{linuxExt + "1.status": {data: "[" + strings.Repeat(" ", fsroot.MaxSmallFile) + "]"}},
+			running: true, evidence: []string{"status:1.status"},
+		},
+		{
+			desc: "stale huge status file", family: "linux",
+			files: map[string]file{linuxExt + "1.status": {data: "[" + strings.Repeat(" ", fsroot.MaxSmallFile) + "]", mtime: now.Add(-3 * time.Hour)}},
+			notes: []string{"file too large"},
+		},
+		{
+			desc: "empty newest does not hide a fresh transitioning one before it", family: "linux",
+			files: map[string]file{
+				linuxExt + "3.status": {data: fresh, mtime: now.Add(-5 * time.Minute)},
+				linuxExt + "4.status": {data: ""},
+			},
+			running: true, evidence: []string{"status:4.status", "status:3.status"},
+		},
+		{
+			desc: "stale unreadable newest: the newest readable one decides", family: "linux",
+			files: map[string]file{
+				linuxExt + "3.status": {data: status("success", ago(4*time.Hour)), mtime: now.Add(-4 * time.Hour)},
+				linuxExt + "4.status": {data: `[{"status":`, mtime: now.Add(-3 * time.Hour)},
+			},
+			notes: []string{"4.status"},
+		},
+		{
+			desc: "the search stops at the newest readable file", family: "linux",
+			files: map[string]file{
+				linuxExt + "2.status": {data: "", mtime: now.Add(-time.Hour)},
+				linuxExt + "3.status": {data: status("success", ago(time.Minute))},
+				linuxExt + "4.status": {data: "[", mtime: now.Add(-3 * time.Hour)},
+			},
+			notes: []string{"4.status"},
+		},
+		{
+			desc: "Windows: half-written newest status hides nothing", family: "windows",
+			files: map[string]file{
+				winExt + "5.status": {data: fresh},
+				winExt + "6.status": {data: "\ufeff[{\"version\":1.0,\"timestampUTC\":"},
+			},
+			running: true, evidence: []string{"status:Status/6.status", "status:Status/5.status"},
 		},
 		{
 			desc: "no timestamp: fresh file modification time counts", family: "linux",
@@ -318,7 +377,8 @@ func TestDetectLock(t *testing.T) {
 		{desc: "not locked", family: "linux"},
 		{desc: "locked by a process", family: "linux", held: true, pid: 1234, running: true, evidence: []string{"lock:SafeFreezeLockFile"}},
 		{desc: "locked, holder unknown", family: "linux", held: true, running: true, evidence: []string{"lock:SafeFreezeLockFile"}},
-		{desc: "probe fails", family: "linux", err: errors.New("lock probing not supported"), notes: []string{"could not tell whether %ROOT%" + lockFile + " is locked: lock probing not supported"}},
+		{desc: "probing not supported on this system: a note", family: "linux", err: fmt.Errorf("probe: %w", lockprobe.ErrNotSupported), notes: []string{"could not tell whether %ROOT%" + lockFile + " is locked: probe: lock probing not supported"}},
+		{desc: "probe fails: a snapshot may hold it", family: "linux", err: errors.New("input/output error"), running: true, evidence: []string{"lock:SafeFreezeLockFile"}},
 		{desc: "absolute link resolved inside the root", family: "linux", link: "/var/lock/SafeFreezeLockFile", held: true, pid: 1, running: true, evidence: []string{"lock:SafeFreezeLockFile"}},
 		{desc: "not probed for Windows", family: "windows", held: true, pid: 1},
 	}

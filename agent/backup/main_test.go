@@ -9,5 +9,6 @@ import (
 
 func TestMain(m *testing.M) {
 	lockprobetest.RunIfHelper()
+	runIfDetectHelper()
 	os.Exit(m.Run())
 }

@@ -525,6 +525,61 @@ func TestEnsureDefersOnFreshTransitioningStatus(t *testing.T) {
 	}
 }
 
+// The gate fails closed (issue 11): a half-written newest status file (the
+// extension is writing 4.status) does not hide the fresh transitioning
+// 3.status before it, and a SafeFreeze lock path that is a folder cannot be
+// probed. Each alone makes ensure defer and change nothing.
+func TestEnsureDefersOnUnreadableTraces(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		desc  string
+		setup func(t *testing.T, root string)
+		kind  string
+		what  string
+	}{
+		{"half-written newest status over a fresh transitioning one", func(t *testing.T, root string) {
+			p := writeStatus(t, root, time.Now().UTC())
+			if err := os.WriteFile(filepath.Join(filepath.Dir(p), "4.status"), []byte(`[{"version":1.0,"timestampUTC":"`), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, "status", "unreadable fresh status"},
+		{"SafeFreeze lock path is a folder", func(t *testing.T, root string) {
+			if err := os.MkdirAll(filepath.Join(root, "etc/azure/MicrosoftRecoverySvcsSafeFreezeLock/SafeFreezeLockFile"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}, "lock", "not a regular file"},
+	} {
+		t.Run(tt.desc, func(t *testing.T) {
+			t.Parallel()
+			root := unpack(t, rootBase)
+			lock := lockEnv(t)
+			installOldDeb(t, root, "2.2.45-1")
+			tt.setup(t, root)
+			statusPath := filepath.Join(root, "var/lib/dpkg/status")
+			statusBefore := readFile(t, statusPath)
+
+			res, fr := fullCheck(t, root)
+			if !boolIs(fr.Backup.Running, true) || len(fr.Backup.Evidence) == 0 ||
+				fr.Backup.Evidence[0].Kind != tt.kind || !strings.Contains(fr.Backup.Evidence[0].What, tt.what) {
+				t.Errorf("check: backup = %+v, want running, first evidence of kind %s saying %q\n%s", fr.Backup, tt.kind, tt.what, res.dump())
+			}
+			wantCheck(t, res, "backup.idle", "warn")
+
+			r := runEnsure(t, lock, root, nil)
+			wantEnsure(t, r, 75, "deferred", "update")
+			if s, ok := findStep(r.res.Preconditions, "backup.idle"); !ok || s.Status != "deferred" || !strings.Contains(s.Message, tt.what) {
+				t.Errorf("precondition backup.idle = %+v (found %v), want deferred saying %q", s, ok, tt.what)
+			}
+			if len(r.res.Actions) != 0 {
+				t.Errorf("a deferred ensure ran actions: %+v", r.res.Actions)
+			}
+			if !bytes.Equal(statusBefore, readFile(t, statusPath)) {
+				t.Errorf("a deferred ensure changed the dpkg database (now: waagent %s)", dpkgWaagent(t, root))
+			}
+		})
+	}
+}
+
 // A "transitioning" status left behind hours ago is not a running backup:
 // check notes it, and ensure updates the old agent.
 func TestEnsureIgnoresStaleTransitioningStatus(t *testing.T) {

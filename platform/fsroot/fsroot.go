@@ -127,7 +127,7 @@ func (r Root) Open(p string) (*os.File, fs.FileInfo, error) {
 	if fi, err := os.Stat(host); err != nil {
 		return nil, nil, fmt.Errorf("open %s: %w", r.Join(p), unwrapPath(err))
 	} else if !fi.Mode().IsRegular() {
-		return nil, nil, fmt.Errorf("open %s: not a regular file (%s)", r.Join(p), kind(fi.Mode()))
+		return nil, nil, fmt.Errorf("open %s: not a regular file (%s)", r.Join(p), Kind(fi.Mode()))
 	}
 	f, err := os.Open(host)
 	if err != nil {
@@ -140,7 +140,7 @@ func (r Root) Open(p string) (*os.File, fs.FileInfo, error) {
 	}
 	if !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, nil, fmt.Errorf("open %s: not a regular file (%s)", r.Join(p), kind(fi.Mode()))
+		return nil, nil, fmt.Errorf("open %s: not a regular file (%s)", r.Join(p), Kind(fi.Mode()))
 	}
 	return f, fi, nil
 }
@@ -209,8 +209,8 @@ func unwrapPath(err error) error {
 	return err
 }
 
-// kind names a file type for messages.
-func kind(m fs.FileMode) string {
+// Kind names a file type for messages: "a directory", "a named pipe", ...
+func Kind(m fs.FileMode) string {
 	switch {
 	case m.IsDir():
 		return "a directory"
@@ -220,6 +220,10 @@ func kind(m fs.FileMode) string {
 		return "a socket"
 	case m&fs.ModeDevice != 0:
 		return "a device"
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case m.IsRegular():
+		return "a regular file"
 	}
 	return "mode " + m.Type().String()
 }
