@@ -50,7 +50,9 @@ type Options struct {
 	// BackupStaleAfter is how long a "transitioning" snapshot status counts
 	// as a running backup (config backup.stale_after).
 	BackupStaleAfter time.Duration
-	HTTP             *http.Client
+	// HTTP is the client of the network checks; nil means one shared by
+	// the process (NewHTTPClient).
+	HTTP *http.Client
 	// Registry reads HKEY_LOCAL_MACHINE; nil means the live registry
 	// (registry.Live, which fails off Windows).
 	Registry registry.Reader
@@ -96,7 +98,7 @@ func (o *Options) defaults() {
 		o.WinService = service.Windows
 	}
 	if o.HTTP == nil {
-		o.HTTP = &http.Client{Timeout: o.Endpoints.Timeout, Transport: &http.Transport{Proxy: nil}}
+		o.HTTP = defaultHTTP()
 	}
 }
 

@@ -4,9 +4,35 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
+	"sync"
+	"time"
 )
+
+// NewHTTPClient returns a client for the network checks. A process builds
+// one and passes it in Options.HTTP to every inspection, so that the service
+// does not make a transport per cycle. It never uses a proxy (the Azure host
+// endpoints must be reached directly), bounds dialling, TLS and waiting for
+// headers, and closes idle connections soon: the service checks once an
+// interval and has no use for a connection kept open between checks. Each
+// check's own deadline is Endpoints.Timeout, set on its request.
+func NewHTTPClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		Proxy:                 nil,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: 30 * time.Second,
+		MaxIdleConns:          3,
+		MaxIdleConnsPerHost:   1,
+		IdleConnTimeout:       30 * time.Second,
+	}}
+}
+
+// defaultHTTP is the client of inspections whose Options.HTTP is nil: one
+// per process as well.
+var defaultHTTP = sync.OnceValue(NewHTTPClient)
 
 // networkChecks talks to the Azure host endpoints, only on a live Azure VM:
 // off Azure (on-premises machines being prepared) and in images they are

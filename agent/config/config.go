@@ -5,6 +5,7 @@ package config
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -13,12 +14,17 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hashicorp/go-version"
+	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+
+	"github.com/agentkeeper/agentkeeper/agent"
 )
 
 // EnvPrefix is the prefix of environment variables: linux.min_version is
@@ -28,47 +34,13 @@ const EnvPrefix = "AGENTKEEPER"
 // maxFile caps the size of a config file.
 const maxFile = 1 << 20
 
-// Defaults holds every known key and its default. A key not listed here is
-// unknown: it is warned about, never silently used.
-var Defaults = map[string]any{
-	"linux.min_version":   "2.2.53.1",
-	"windows.min_version": "2.6.1198.718",
-	"offline":             false,
-	"log.level":           "info",
-	// Network endpoints (Azure's fixed addresses; tests point them at loopback).
-	"network.wireserver":   "http://168.63.129.16",
-	"network.hostgaplugin": "http://168.63.129.16:32526",
-	"network.imds":         "http://169.254.169.254",
-	"network.timeout":      "3s",
-	// Backup detection and waiting (ensure).
-	"backup.stale_after": "2h",
-	"backup.wait":        "0s",
-	"backup.poll":        "30s",
-	// Windows installer source and its verification.
-	"windows.msi":        "",
-	"windows.msi_sha256": "",
-	"windows.msi_signer": "Microsoft Corporation",
-	// Installing.
-	"install.auto":         true,
-	"install.lock_timeout": "5m",
-	"install.lock_file":    "",
-	// Service mode.
-	"service.interval":    "1h",
-	"service.listen":      "127.0.0.1:9867",
-	"service.textfile":    "",
-	"service.report_file": "",
-}
-
-var durationKeys = []string{"network.timeout", "backup.stale_after", "backup.wait", "backup.poll",
-	"install.lock_timeout", "service.interval"}
-
-var versionKeys = []string{"linux.min_version", "windows.min_version"}
-
-// Config is the validated configuration.
+// Config is the validated configuration. Each field below Warnings is
+// filled by the key in Keys that points at it.
 type Config struct {
 	// File is the config file that was read ("" when none was).
 	File string
-	// Warnings are non-fatal findings (unknown keys) to show the user.
+	// Warnings are non-fatal findings to show the user: unknown keys, a
+	// config file others can write, an HTTP address off loopback.
 	Warnings []string
 
 	LinuxMinVersion   *version.Version
@@ -125,29 +97,33 @@ func DefaultFile() string {
 	return "/etc/agentkeeper/config.yaml"
 }
 
-// New returns a viper with the defaults and the environment set up; the
-// caller binds its flags to it and then calls Load.
-func New() *viper.Viper {
-	v := viper.New()
-	for k, d := range Defaults {
-		v.SetDefault(k, d)
-	}
-	v.SetEnvPrefix(EnvPrefix)
-	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
-	v.AutomaticEnv()
-	return v
+// Loader reads the configuration. Every Load starts from the defaults, so a
+// reload after the file was deleted or a key removed forgets the old values.
+type Loader struct {
+	// File is the config file named by --config; "" means
+	// AGENTKEEPER_CONFIG, else DefaultFile when it exists.
+	File string
+	// Flags are the command's flags: a flag bound to a key (Key.Flag) that
+	// was given on the command line beats every other layer.
+	Flags *pflag.FlagSet
+	// DefaultFile is where the file is looked for when none is named; ""
+	// means DefaultFile().
+	DefaultFile string
+	// MinInterval is the shortest service.interval accepted; 0 means the
+	// package's MinInterval. Only tests lower it.
+	MinInterval time.Duration
 }
 
-// Load reads the config file (file, or the default file when file is ""
-// and it exists), then validates every value, whichever layer it came from.
-func Load(v *viper.Viper, file string) (*Config, error) {
-	explicit := file != ""
+// Load reads the config file, the environment and the flags and validates
+// every value, whichever layer it came from.
+func (l Loader) Load() (*Config, error) {
+	file, explicit := l.File, l.File != ""
 	if !explicit {
 		file = os.Getenv(EnvPrefix + "_CONFIG")
 		explicit = file != ""
 	}
 	if !explicit {
-		file = DefaultFile()
+		file = cmp.Or(l.DefaultFile, DefaultFile())
 	}
 	c := &Config{}
 	var fv *viper.Viper
@@ -155,10 +131,6 @@ func Load(v *viper.Viper, file string) (*Config, error) {
 	switch {
 	case err == nil:
 		c.File = file
-		v.SetConfigType("yaml")
-		if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
-			return nil, &Error{Source: file, Msg: yamlMsg(err)}
-		}
 		fv = viper.New()
 		fv.SetConfigType("yaml")
 		if err := fv.ReadConfig(bytes.NewReader(data)); err != nil {
@@ -171,95 +143,156 @@ func Load(v *viper.Viper, file string) (*Config, error) {
 		for _, k := range unknown {
 			c.Warnings = append(c.Warnings, fmt.Sprintf("config %s: unknown key %q ignored", file, k))
 		}
-		for _, k := range versionKeys {
-			// YAML reads 2.10 as the number 2.1: say so rather than
-			// silently lowering the minimum.
-			if f, ok := fv.Get(k).(float64); ok {
-				c.Warnings = append(c.Warnings, fmt.Sprintf("config %s: %s was read as the number %v; quote versions (\"2.10\") so that they are kept as written", file, k, f))
-			}
-		}
+		c.Warnings = append(c.Warnings, fileWarnings(file)...)
 	case errors.Is(err, os.ErrNotExist) && !explicit:
 		// No config file: defaults, environment and flags only.
 	default:
 		return nil, &Error{Source: file, Msg: err.Error(), Err: err}
 	}
-	return c, c.fill(v, fv)
+	for _, k := range Keys {
+		if err := l.fill(c, k, fv); err != nil {
+			return nil, err
+		}
+	}
+	if w := listenWarning(c.ServiceListen); w != "" {
+		c.Warnings = append(c.Warnings, w)
+	}
+	return c, nil
 }
 
-// fill copies and validates values from v; fv holds the file's own values
-// (nil when no file was read), to tell where a bad value came from.
-func (c *Config) fill(v *viper.Viper, fv *viper.Viper) error {
-	// src names the layer that gave key its value. Viper does not say, so
-	// the value is matched against each layer in order of precedence below
-	// the flags (an empty variable is unset for viper too); a value that no
-	// variable or file holds came from a flag, defaults being valid.
-	src := func(key string) string {
-		val := strings.TrimSpace(v.GetString(key))
-		env := EnvPrefix + "_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
-		if e := os.Getenv(env); e != "" && strings.TrimSpace(e) == val {
-			return "environment variable " + env
+// value returns the key's value from the highest layer that sets it, and
+// names that layer: flag > environment > file > default. An empty
+// environment variable counts as unset.
+func (l Loader) value(k Key, fv *viper.Viper, file string) (any, string) {
+	if l.Flags != nil && k.Flag != "" {
+		if f := l.Flags.Lookup(k.Flag); f != nil && f.Changed {
+			if sv, ok := f.Value.(pflag.SliceValue); ok {
+				return sv.GetSlice(), "command-line flag"
+			}
+			return f.Value.String(), "command-line flag"
 		}
-		if fv != nil && fv.IsSet(key) && strings.TrimSpace(fv.GetString(key)) == val {
-			return c.File
-		}
-		if val == strings.TrimSpace(fmt.Sprint(Defaults[key])) {
-			return "default"
-		}
-		return "command-line flag"
 	}
-	vers := map[string]*version.Version{}
-	for _, k := range versionKeys {
-		s := strings.TrimSpace(v.GetString(k))
+	if e := os.Getenv(k.Env()); e != "" {
+		return e, "environment variable " + k.Env()
+	}
+	if fv != nil && fv.IsSet(k.Name) {
+		return fv.Get(k.Name), file
+	}
+	return k.Default, "default"
+}
+
+// fill validates the key's value and stores it in c.
+func (l Loader) fill(c *Config, k Key, fv *viper.Viper) error {
+	raw, src := l.value(k, fv, c.File)
+	bad := func(format string, a ...any) error {
+		return &Error{Key: k.Name, Source: src, Msg: fmt.Sprintf(format, a...)}
+	}
+	switch p := k.field(c).(type) {
+	case *bool:
+		b, err := parseBool(raw)
+		if err != nil {
+			return bad("%v", err)
+		}
+		*p = b
+	case *[]string:
+		*p = parseList(raw)
+	case **version.Version:
+		s := strings.TrimSpace(scalar(raw))
 		ver, err := version.NewVersion(s)
 		if err != nil || s == "" {
-			return &Error{Key: k, Source: src(k), Msg: fmt.Sprintf("%q is not a version (want e.g. 2.2.53.1)", s)}
+			return bad("%q is not a version (want e.g. %s)", s, agent.DefaultMinLinux)
 		}
-		vers[k] = ver
-	}
-	durs := map[string]time.Duration{}
-	for _, k := range durationKeys {
-		s := strings.TrimSpace(v.GetString(k))
+		if f, ok := raw.(float64); ok {
+			// YAML reads 2.10 as the number 2.1: say so rather than
+			// silently lowering the minimum.
+			c.Warnings = append(c.Warnings, fmt.Sprintf("config %s: %s was read as the number %v; quote versions (\"2.10\") so that they are kept as written", c.File, k.Name, f))
+		}
+		*p = ver
+	case *time.Duration:
+		s := strings.TrimSpace(scalar(raw))
 		d, err := time.ParseDuration(s)
 		if err != nil || d < 0 {
-			return &Error{Key: k, Source: src(k), Msg: fmt.Sprintf("%q is not a duration (want e.g. 30s, 5m, 2h)", s)}
+			return bad("%q is not a duration (want e.g. 30s, 5m, 2h)", s)
 		}
-		durs[k] = d
-	}
-	bools := map[string]bool{}
-	for _, k := range []string{"offline", "install.auto"} {
-		b, err := parseBool(v.Get(k))
-		if err != nil {
-			return &Error{Key: k, Source: src(k), Msg: err.Error()}
+		if min := l.min(k); d < min {
+			return bad("%q is shorter than the minimum %s", s, shortDuration(min))
 		}
-		bools[k] = b
-	}
-	c.LinuxMinVersion = vers["linux.min_version"]
-	c.WindowsMinVersion = vers["windows.min_version"]
-	c.Offline = bools["offline"]
-	c.LogLevel = strings.ToLower(v.GetString("log.level"))
-	switch c.LogLevel {
-	case "debug", "info", "warn", "error":
+		*p = d
+	case *string:
+		s := scalar(raw)
+		if k.normalize != nil {
+			s = k.normalize(s)
+		}
+		if len(k.Choices) > 0 {
+			s = strings.ToLower(s)
+			if !slices.Contains(k.Choices, s) {
+				return bad("%q is not one of %s", s, strings.Join(k.Choices, ", "))
+			}
+		}
+		*p = s
 	default:
-		return &Error{Key: "log.level", Source: src("log.level"), Msg: fmt.Sprintf("%q is not one of debug, info, warn, error", c.LogLevel)}
+		panic(fmt.Sprintf("config: key %s fills a field of type %T", k.Name, p))
 	}
-	c.WireServer = v.GetString("network.wireserver")
-	c.HostGAPlugin = v.GetString("network.hostgaplugin")
-	c.IMDS = v.GetString("network.imds")
-	c.NetworkTimeout = durs["network.timeout"]
-	c.BackupStaleAfter = durs["backup.stale_after"]
-	c.BackupWait = durs["backup.wait"]
-	c.BackupPoll = durs["backup.poll"]
-	c.WindowsMSI = v.GetString("windows.msi")
-	c.WindowsMSISHA256 = strings.ToLower(strings.TrimSpace(v.GetString("windows.msi_sha256")))
-	c.WindowsMSISigner = v.GetString("windows.msi_signer")
-	c.InstallAuto = bools["install.auto"]
-	c.InstallLockTimeout = durs["install.lock_timeout"]
-	c.InstallLockFile = v.GetString("install.lock_file")
-	c.ServiceInterval = durs["service.interval"]
-	c.ServiceListen = v.GetString("service.listen")
-	c.ServiceTextfile = v.GetString("service.textfile")
-	c.ServiceReport = v.GetString("service.report_file")
 	return nil
+}
+
+// min is the smallest duration the key accepts.
+func (l Loader) min(k Key) time.Duration {
+	if k.Name == "service.interval" && l.MinInterval > 0 {
+		return l.MinInterval
+	}
+	return k.Min
+}
+
+// scalar renders a single value as the file, a variable or a flag wrote it.
+func scalar(x any) string {
+	switch v := x.(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	default:
+		return fmt.Sprint(v)
+	}
+}
+
+// parseList reads a list: a YAML list, or one string of comma-separated
+// items (an environment variable); blanks around items are dropped.
+func parseList(x any) []string {
+	var items []string
+	switch v := x.(type) {
+	case []string:
+		for _, s := range v {
+			items = append(items, strings.Split(s, ",")...)
+		}
+	case []any:
+		for _, s := range v {
+			items = append(items, scalar(s))
+		}
+	default:
+		items = strings.Split(scalar(v), ",")
+	}
+	var out []string
+	for _, s := range items {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// shortDuration writes d without zero units: 1m, not 1m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 func parseBool(x any) (bool, error) {
@@ -283,19 +316,19 @@ func parseBool(x any) (bool, error) {
 // keyError is a key of the file that cannot be ignored.
 type keyError struct{ key, msg string }
 
-// unknownKeys returns the file's keys (read into fv) that are not in
-// Defaults, sorted. A known section given a value ("network: off") is an
+// unknownKeys returns the file's keys (read into fv) that are not declared
+// in Keys, sorted. A known section given a value ("network: off") is an
 // error, not an unknown key: it would hide every default under it.
 func unknownKeys(fv *viper.Viper) ([]string, *keyError) {
 	var out []string
 	for _, k := range fv.AllKeys() {
-		if _, ok := Defaults[k]; ok {
+		if _, ok := Lookup(k); ok {
 			continue
 		}
 		var under []string
-		for d := range Defaults {
-			if strings.HasPrefix(d, k+".") {
-				under = append(under, d)
+		for _, d := range Keys {
+			if strings.HasPrefix(d.Name, k+".") {
+				under = append(under, d.Name)
 			}
 		}
 		if len(under) > 0 {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/go-version"
 	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
 )
 
 // clearEnv makes the test independent of AGENTKEEPER_* variables set on the
@@ -80,7 +81,7 @@ func TestLoadDefaultsWithoutFile(t *testing.T) {
 	if _, err := os.Stat(DefaultFile()); err == nil {
 		t.Skipf("%s exists on this machine", DefaultFile())
 	}
-	c, err := Load(New(), "")
+	c, err := Loader{}.Load()
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -115,7 +116,7 @@ install:
   lock_file: /run/agentkeeper.lock
 service:
   interval: 15m
-  listen: ":9100"
+  listen: "127.0.0.1:9100"
   textfile: /var/lib/node_exporter/agentkeeper.prom
   report_file: /var/lib/agentkeeper/report.json
 `
@@ -124,21 +125,21 @@ service:
 // Defaults: a new key must be tested being read into Config.
 func TestEveryKeyTested(t *testing.T) {
 	clearEnv(t)
-	c, err := Load(New(), writeFile(t, everyKey))
+	c, err := Loader{File: writeFile(t, everyKey)}.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(c.Warnings) > 0 {
 		t.Errorf("everyKey has keys not in Defaults: %q", c.Warnings)
 	}
-	fv := New()
+	fv := viper.New()
 	fv.SetConfigType("yaml")
 	if err := fv.ReadConfig(strings.NewReader(everyKey)); err != nil {
 		t.Fatal(err)
 	}
-	for k := range Defaults {
-		if !fv.InConfig(k) {
-			t.Errorf("key %s is not in everyKey: add it there and to TestLoadFile's want", k)
+	for _, k := range Keys {
+		if !fv.InConfig(k.Name) {
+			t.Errorf("key %s is not in everyKey: add it there and to TestLoadFile's want", k.Name)
 		}
 	}
 }
@@ -164,7 +165,7 @@ func TestLoadFile(t *testing.T) {
 	full.InstallLockTimeout = time.Minute
 	full.InstallLockFile = "/run/agentkeeper.lock"
 	full.ServiceInterval = 15 * time.Minute
-	full.ServiceListen = ":9100"
+	full.ServiceListen = "127.0.0.1:9100"
 	full.ServiceTextfile = "/var/lib/node_exporter/agentkeeper.prom"
 	full.ServiceReport = "/var/lib/agentkeeper/report.json"
 
@@ -198,7 +199,7 @@ func TestLoadFile(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
 			file := writeFile(t, tc.content)
-			c, err := Load(New(), file)
+			c, err := Loader{File: file}.Load()
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}
@@ -222,7 +223,7 @@ func TestLoadConfigFromEnv(t *testing.T) {
 	clearEnv(t)
 	file := writeFile(t, "linux:\n  min_version: 3.1\n")
 	t.Setenv("AGENTKEEPER_CONFIG", file)
-	c, err := Load(New(), "")
+	c, err := Loader{}.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +232,7 @@ func TestLoadConfigFromEnv(t *testing.T) {
 	}
 	t.Run("explicit file beats AGENTKEEPER_CONFIG", func(t *testing.T) {
 		other := writeFile(t, "linux:\n  min_version: 4.2\n")
-		c, err := Load(New(), other)
+		c, err := Loader{File: other}.Load()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -242,7 +243,7 @@ func TestLoadConfigFromEnv(t *testing.T) {
 	t.Run("missing AGENTKEEPER_CONFIG is an error", func(t *testing.T) {
 		missing := filepath.Join(t.TempDir(), "none.yaml")
 		t.Setenv("AGENTKEEPER_CONFIG", missing)
-		if _, err := Load(New(), ""); err == nil || !strings.Contains(err.Error(), missing) {
+		if _, err := (Loader{}).Load(); err == nil || !strings.Contains(err.Error(), missing) {
 			t.Errorf("Load error = %v, want one naming %s", err, missing)
 		}
 	})
@@ -274,18 +275,14 @@ func TestPrecedence(t *testing.T) {
 			if tc.file != "" {
 				content = "linux:\n  min_version: \"" + tc.file + "\"\n"
 			}
-			v := New()
 			fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
-			fs.String("linux-min-version", "1.0", "")
-			if err := v.BindPFlag("linux.min_version", fs.Lookup("linux-min-version")); err != nil {
-				t.Fatal(err)
-			}
+			AddFlags(fs, "linux.min_version")
 			if tc.flag != "" {
 				if err := fs.Set("linux-min-version", tc.flag); err != nil {
 					t.Fatal(err)
 				}
 			}
-			c, err := Load(v, writeFile(t, content))
+			c, err := Loader{File: writeFile(t, content), Flags: fs}.Load()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -431,18 +428,14 @@ func TestLoadErrors(t *testing.T) {
 			if file == "" {
 				file = writeFile(t, tc.content)
 			}
-			v := New()
+			fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+			AddFlags(fs, "linux.min_version")
 			if tc.flag != "" {
-				fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
-				fs.String("linux-min-version", "", "")
-				if err := v.BindPFlag("linux.min_version", fs.Lookup("linux-min-version")); err != nil {
-					t.Fatal(err)
-				}
 				if err := fs.Set("linux-min-version", tc.flag); err != nil {
 					t.Fatal(err)
 				}
 			}
-			c, err := Load(v, file)
+			c, err := Loader{File: file, Flags: fs}.Load()
 			if err == nil {
 				t.Fatalf("Load = %+v, want an error", c)
 			}
@@ -510,7 +503,7 @@ func TestBooleans(t *testing.T) {
 			if tc.yaml != "" {
 				content = "offline: " + tc.yaml + "\n"
 			}
-			c, err := Load(New(), writeFile(t, content))
+			c, err := Loader{File: writeFile(t, content)}.Load()
 			if tc.wantErr {
 				var ce *Error
 				if !errors.As(err, &ce) || ce.Key != "offline" {

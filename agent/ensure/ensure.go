@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -72,8 +71,9 @@ type Options struct {
 	MSI msi.Source
 	// WorkDir holds downloads and logs (Windows).
 	WorkDir string
-	// Progress receives one line per event (waiting, running a command).
-	Progress io.Writer
+	// Progress is told of each event (waiting, running a command) in one
+	// line; nil discards them.
+	Progress func(msg string)
 
 	// Hooks; nil means the real ones. Tests replace them.
 	Sleep      func(ctx context.Context, d time.Duration) error
@@ -137,7 +137,7 @@ func (o *Options) defaults() {
 		o.Inspect.Runner = run.Exec{}
 	}
 	if o.Progress == nil {
-		o.Progress = io.Discard
+		o.Progress = func(string) {}
 	}
 	if o.Poll <= 0 {
 		o.Poll = 30 * time.Second
@@ -180,7 +180,7 @@ func DefaultLockFile() string {
 }
 
 func (o *Options) progress(format string, a ...any) {
-	fmt.Fprintf(o.Progress, "agentkeeper: "+format+"\n", a...)
+	o.Progress(fmt.Sprintf(format, a...))
 }
 
 // Run makes the machine ready if it can: see the package comment.

@@ -132,7 +132,7 @@ func dpkgStatus(t *testing.T, root string) string {
 func TestEnsureInstallsMissingAgent(t *testing.T) {
 	f := newFixture(t, agenttest.BashStanza)
 	var progress strings.Builder
-	f.opts.Progress = &progress
+	f.opts.Progress = func(msg string) { progress.WriteString(msg + "\n") }
 	res := Run(context.Background(), f.opts)
 	if res.ExitCode != ExitReady || res.Outcome != "ready" || res.Plan.Action != ActionInstall {
 		t.Fatalf("exit %d outcome %s plan %+v: %s\n%+v", res.ExitCode, res.Outcome, res.Plan, res.Message, res.Actions)
@@ -252,7 +252,7 @@ func TestEnsureWaitPrintsProgress(t *testing.T) {
 	f.opts.WaitBackup = time.Hour
 	f.opts.Poll = 5 * time.Minute
 	var progress strings.Builder
-	f.opts.Progress = &progress
+	f.opts.Progress = func(msg string) { progress.WriteString(msg + "\n") }
 	res := Run(context.Background(), f.opts)
 	if res.ExitCode != ExitReady {
 		t.Fatalf("exit %d: %s", res.ExitCode, res.Message)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/agentkeeper/agentkeeper/agent"
+	"github.com/agentkeeper/agentkeeper/agent/config"
 	"github.com/agentkeeper/agentkeeper/platform/fsroot"
 	"github.com/agentkeeper/agentkeeper/platform/run"
 )
@@ -24,9 +26,7 @@ func (a *app) addRootFlags(cmd *cobra.Command, rf *rootFlags) {
 	f := cmd.Flags()
 	f.StringVar(&rf.root, "root", "", "inspect the tree at DIR as an offline image (default: this machine)")
 	f.BoolVar(&a.jsonOut, "json", false, "print one JSON object (see README) instead of a table")
-	f.Bool("offline", false, "skip the network checks")
-	f.String("linux-min-version", "", "oldest acceptable Linux agent version (config linux.min_version)")
-	f.String("windows-min-version", "", "oldest acceptable Windows agent version (config windows.min_version)")
+	config.AddFlags(f, "offline", "linux.min_version", "windows.min_version")
 }
 
 // fsRoot turns --root into a Root, checking that it is a directory.
@@ -55,13 +55,13 @@ func (rf *rootFlags) fsRoot() (fsroot.Root, error) {
 	return fsroot.New(abs), nil
 }
 
-// inspectOptions builds agent.Options from the config and flags.
-func (a *app) inspectOptions(rf *rootFlags) (agent.Options, error) {
+// inspectOptions builds agent.Options from a loaded configuration and
+// --root; log receives the inspection's logs.
+func (a *app) inspectOptions(c *config.Config, rf *rootFlags, log *slog.Logger) (agent.Options, error) {
 	root, err := rf.fsRoot()
 	if err != nil {
 		return agent.Options{}, &exitError{exitUsage, err}
 	}
-	c := a.cfg
 	return agent.Options{
 		Root:       root,
 		NoNetwork:  c.Offline,
@@ -71,8 +71,9 @@ func (a *app) inspectOptions(rf *rootFlags) (agent.Options, error) {
 			IMDS: c.IMDS, Timeout: c.NetworkTimeout},
 		BackupStaleAfter: c.BackupStaleAfter,
 		Runner:           run.Exec{},
-		Log:              a.log,
+		Log:              log,
 		Version:          version,
+		HTTP:             a.http,
 	}, nil
 }
 
@@ -88,10 +89,11 @@ whether the machine is ready for Azure Backup. It changes nothing.
 Exit codes: 0 ready, 1 not ready, 2 usage, config or internal error.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := a.load(cmd); err != nil {
+			cfg, err := a.load(cmd)
+			if err != nil {
 				return err
 			}
-			opts, err := a.inspectOptions(&rf)
+			opts, err := a.inspectOptions(cfg, &rf, a.log)
 			if err != nil {
 				return err
 			}
@@ -108,7 +110,7 @@ Exit codes: 0 ready, 1 not ready, 2 usage, config or internal error.`,
 				return &exitError{exitUsage, fmt.Errorf("write report: %w", err)}
 			}
 			if !rep.Ready {
-				return &exitError{code: exitNotReady, err: fmt.Errorf("")}
+				return exitCode(exitNotReady)
 			}
 			return nil
 		},

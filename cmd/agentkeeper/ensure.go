@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/agentkeeper/agentkeeper/agent"
+	"github.com/agentkeeper/agentkeeper/agent/config"
 	"github.com/agentkeeper/agentkeeper/agent/ensure"
 	"github.com/agentkeeper/agentkeeper/platform/msi"
 )
@@ -32,28 +33,20 @@ Exit codes: 0 ready afterwards, 1 not ready or failed, 2 usage or config error,
 75 deferred (a backup is running, another install is in progress): retry later.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := a.load(cmd); err != nil {
-				return err
-			}
-			opts, err := a.inspectOptions(&rf)
+			cfg, err := a.load(cmd)
 			if err != nil {
 				return err
 			}
-			c := a.cfg
+			opts, err := a.inspectOptions(cfg, &rf, a.log)
+			if err != nil {
+				return err
+			}
+			stderr := cmd.ErrOrStderr()
+			eo := ensureOptions(cfg, opts, func(msg string) { fmt.Fprintln(stderr, "agentkeeper: "+msg) })
+			eo.DryRun = dryRun
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			res := ensure.Run(ctx, ensure.Options{
-				Inspect:        opts,
-				DryRun:         dryRun,
-				WaitBackup:     c.BackupWait,
-				Poll:           c.BackupPoll,
-				LockFile:       c.InstallLockFile,
-				LockTimeout:    c.InstallLockTimeout,
-				PkgLockTimeout: c.InstallLockTimeout,
-				MSI:            msi.Source{URL: c.WindowsMSI, SHA256: c.WindowsMSISHA256, Signer: c.WindowsMSISigner},
-				VerifySig:      msi.DefaultVerifier,
-				Progress:       cmd.ErrOrStderr(),
-			})
+			res := ensure.Run(ctx, eo)
 			out := cmd.OutOrStdout()
 			if a.jsonOut {
 				err = agent.WriteJSON(out, res)
@@ -64,7 +57,7 @@ Exit codes: 0 ready afterwards, 1 not ready or failed, 2 usage or config error,
 				return &exitError{exitUsage, fmt.Errorf("write result: %w", err)}
 			}
 			if res.ExitCode != 0 {
-				return &exitError{code: res.ExitCode, err: fmt.Errorf("")}
+				return exitCode(res.ExitCode)
 			}
 			return nil
 		},
@@ -72,8 +65,25 @@ Exit codes: 0 ready afterwards, 1 not ready or failed, 2 usage or config error,
 	a.addRootFlags(cmd, &rf)
 	f := cmd.Flags()
 	f.BoolVar(&dryRun, "dry-run", false, "print the plan and the preconditions; change nothing")
-	f.String("wait-backup", "", "wait this long for a running backup to end before deferring (config backup.wait, default 0)")
+	config.AddFlags(f, "backup.wait")
 	return cmd
+}
+
+// ensureOptions builds ensure.Options from a loaded configuration, for the
+// ensure command and the service alike; progress receives ensure's
+// progress lines.
+func ensureOptions(c *config.Config, inspect agent.Options, progress func(msg string)) ensure.Options {
+	return ensure.Options{
+		Inspect:        inspect,
+		WaitBackup:     c.BackupWait,
+		Poll:           c.BackupPoll,
+		LockFile:       c.InstallLockFile,
+		LockTimeout:    c.InstallLockTimeout,
+		PkgLockTimeout: c.InstallLockTimeout,
+		MSI:            msi.Source{URL: c.WindowsMSI, SHA256: c.WindowsMSISHA256, Signer: c.WindowsMSISigner},
+		VerifySig:      msi.DefaultVerifier,
+		Progress:       progress,
+	}
 }
 
 func writeEnsureText(w io.Writer, r *ensure.Result) error {

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/viper"
 
+	"github.com/agentkeeper/agentkeeper/agent"
 	"github.com/agentkeeper/agentkeeper/agent/config"
 )
 
@@ -25,21 +27,37 @@ const (
 	exitUsage    = 2
 )
 
-// exitError carries an exit code through cobra.
+// exitError carries an exit code through cobra. err says what went wrong;
+// nil means the command's output already said it (a report that is not
+// ready), so nothing more is printed.
 type exitError struct {
 	code int
 	err  error
 }
 
-func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// exitCode ends the command with code and no further message.
+func exitCode(code int) error { return &exitError{code: code} }
 
 // app holds what every subcommand shares.
 type app struct {
-	v          *viper.Viper
 	configFile string
 	jsonOut    bool
 	log        *slog.Logger
-	cfg        *config.Config
+	// http is the process's one client for the network checks: its
+	// transport (and idle connections) is reused by every inspection.
+	http *http.Client
+	// minInterval lowers the floor of service.interval (run's hidden
+	// --min-interval, for tests).
+	minInterval time.Duration
 }
 
 func main() {
@@ -47,7 +65,7 @@ func main() {
 }
 
 func execute(args []string) int {
-	a := &app{v: config.New()}
+	a := &app{http: agent.NewHTTPClient()}
 	root := a.rootCommand()
 	root.SetArgs(args)
 	err := root.Execute()
@@ -56,7 +74,7 @@ func execute(args []string) int {
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {
-		if ee.err != nil && ee.err.Error() != "" {
+		if ee.err != nil {
 			fmt.Fprintln(os.Stderr, "agentkeeper:", ee.err)
 		}
 		return ee.code
@@ -82,43 +100,27 @@ Exit codes: 0 ready, 1 not ready, 2 usage, config or internal error,
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.configFile, "config", "", "config file (default "+config.DefaultFile()+" when it exists)")
-	pf.String("log-level", "info", "log level: debug, info, warn, error (logs go to stderr)")
+	config.AddFlags(pf, "log.level")
 	root.AddCommand(a.checkCommand(), a.ensureCommand(), a.versionCommand())
 	root.AddCommand(a.runCommand(), a.serviceCommand())
 	root.AddCommand(a.summarizeCommand())
 	return root
 }
 
-// flagKeys ties flags to config keys so that flag > env > file > default.
-// They are bound when a command runs: several commands define the same
-// flag, and viper keeps one binding per key.
-var flagKeys = map[string]string{
-	"log-level":           "log.level",
-	"offline":             "offline",
-	"linux-min-version":   "linux.min_version",
-	"windows-min-version": "windows.min_version",
-	"wait-backup":         "backup.wait",
+// loader reads the configuration for the running command: its flags
+// bound to keys (config.Key.Flag) beat the environment, the file and the
+// defaults.
+func (a *app) loader(cmd *cobra.Command) config.Loader {
+	return config.Loader{File: a.configFile, Flags: cmd.Flags(), MinInterval: a.minInterval}
 }
 
-// load binds the running command's flags, reads and validates the
-// configuration and sets up logging.
-func (a *app) load(cmd *cobra.Command) error {
-	for name, key := range flagKeys {
-		f := cmd.Flags().Lookup(name)
-		if f == nil {
-			f = cmd.InheritedFlags().Lookup(name)
-		}
-		if f != nil {
-			if err := a.v.BindPFlag(key, f); err != nil {
-				return &exitError{exitUsage, err}
-			}
-		}
-	}
-	cfg, err := config.Load(a.v, a.configFile)
+// load reads and validates the configuration, sets up logging to stderr
+// and logs the configuration's warnings.
+func (a *app) load(cmd *cobra.Command) (*config.Config, error) {
+	cfg, err := a.loader(cmd).Load()
 	if err != nil {
-		return &exitError{exitUsage, err}
+		return nil, &exitError{exitUsage, err}
 	}
-	a.cfg = cfg
 	var lvl slog.Level
 	_ = lvl.UnmarshalText([]byte(strings.ToUpper(cfg.LogLevel)))
 	a.log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
@@ -128,7 +130,7 @@ func (a *app) load(cmd *cobra.Command) error {
 	if cfg.File != "" {
 		a.log.Debug("config read", "file", cfg.File)
 	}
-	return nil
+	return cfg, nil
 }
 
 func (a *app) versionCommand() *cobra.Command {

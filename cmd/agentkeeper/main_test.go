@@ -71,6 +71,15 @@ func writeConfig(t *testing.T, content string) string {
 	return p
 }
 
+// openConfig writes a config file every user may write.
+func openConfig(t *testing.T) string {
+	p := writeConfig(t, "log:\n  level: info\n")
+	if err := os.Chmod(p, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 func TestVersion(t *testing.T) {
 	r := runBin(t, nil, "version")
 	if r.code != 0 || strings.TrimSpace(r.stdout) != "agentkeeper v9.9.9-test" {
@@ -102,6 +111,10 @@ func TestExitCodes(t *testing.T) {
 			code: 2, inStderr: "network.timeout"},
 		{desc: "unknown key warns", args: []string{"check", "--root", img, "--config", writeConfig(t, "colour: blue\n")},
 			code: 0, inStderr: "colour"},
+		{desc: "listen off loopback warns", env: []string{"AGENTKEEPER_SERVICE_LISTEN=:9867"}, args: []string{"check", "--root", img},
+			code: 0, inStderr: "/readyz then shows the whole report"},
+		{desc: "config others can write warns", args: []string{"check", "--root", img, "--config", openConfig(t)},
+			code: 0, inStderr: "is writable by every user (mode 0666)"},
 		{desc: "invalid YAML", args: []string{"check", "--root", img, "--config", writeConfig(t, "linux: [\n")},
 			code: 2, inStderr: "YAML"},
 		{desc: "missing config file", args: []string{"check", "--root", img, "--config", "/nonexistent/agentkeeper.yaml"},
@@ -130,23 +143,62 @@ func TestCheckJSON(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s %s", r.code, r.stdout, r.stderr)
 	}
+	// Every field README documents, and only those: the strict decoder
+	// fails on a field the report has and README does not name.
 	var rep struct {
-		Ready   bool `json:"ready"`
-		Offline bool `json:"offline"`
+		Ready   bool   `json:"ready"`
+		Offline bool   `json:"offline"`
+		Root    string `json:"root"`
 		OS      struct {
-			Family, ID, Version string
+			Family  string   `json:"family"`
+			ID      string   `json:"id"`
+			Version string   `json:"version"`
+			Name    string   `json:"name"`
+			Like    []string `json:"like"`
+			Azure   bool     `json:"azure"`
+			Edition string   `json:"edition"`
+			Server  bool     `json:"server"`
 		} `json:"os"`
 		Agent struct {
-			Version        string `json:"version"`
-			ServiceRunning *bool  `json:"service_running"`
+			Supported        bool   `json:"supported"`
+			Package          string `json:"package"`
+			Service          string `json:"service"`
+			Installer        string `json:"installer"`
+			Installed        bool   `json:"installed"`
+			Version          string `json:"version"`
+			PackageVersion   string `json:"package_version"`
+			VersionSource    string `json:"version_source"`
+			GoalStateVersion string `json:"goal_state_version"`
+			MinVersion       string `json:"min_version"`
+			ServiceEnabled   bool   `json:"service_enabled"`
+			ServiceRunning   *bool  `json:"service_running"`
 		} `json:"agent"`
-		Checks             []struct{ ID, Status, Message string } `json:"checks"`
-		AgentkeeperVersion string                                 `json:"agentkeeper_version"`
+		Backup struct {
+			Running  bool `json:"running"`
+			Evidence []struct {
+				Kind  string `json:"kind"`
+				What  string `json:"what"`
+				Where string `json:"where"`
+			} `json:"evidence"`
+			Notes []string `json:"notes"`
+		} `json:"backup"`
+		Checks []struct {
+			ID      string `json:"id"`
+			Status  string `json:"status"`
+			Message string `json:"message"`
+			Fix     string `json:"fix"`
+		} `json:"checks"`
+		Time               string `json:"time"`
+		Hostname           string `json:"hostname"`
+		AgentkeeperVersion string `json:"agentkeeper_version"`
 	}
 	dec := json.NewDecoder(strings.NewReader(r.stdout))
 	dec.DisallowUnknownFields()
-	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, r.stdout)
+	if err := dec.Decode(&rep); err != nil {
+		t.Fatalf("not the documented JSON: %v\n%s", err, r.stdout)
+	}
+	if dec.More() {
+		t.Errorf("more than one JSON value on stdout:\n%s", r.stdout)
 	}
 	if !rep.Ready || !rep.Offline || rep.OS.ID != "debian" || rep.Agent.Version != "2.7.3.0" ||
 		rep.Agent.ServiceRunning != nil || len(rep.Checks) < 8 || rep.AgentkeeperVersion != "v9.9.9-test" {

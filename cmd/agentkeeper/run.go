@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -20,7 +19,6 @@ import (
 	"github.com/agentkeeper/agentkeeper/agent/config"
 	"github.com/agentkeeper/agentkeeper/agent/daemon"
 	"github.com/agentkeeper/agentkeeper/agent/ensure"
-	"github.com/agentkeeper/agentkeeper/platform/msi"
 )
 
 // stopTimeout bounds how long a stop request waits for the loop; service
@@ -43,29 +41,23 @@ Exit codes: 0 stopped, 1 could not start (e.g. the address is in use),
 2 usage or config error.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			for flag, key := range map[string]string{"listen": "service.listen", "interval": "service.interval"} {
-				if err := a.v.BindPFlag(key, cmd.Flags().Lookup(flag)); err != nil {
-					return &exitError{exitUsage, err}
-				}
-			}
-			if err := a.load(cmd); err != nil {
-				return err
-			}
-			return a.runService(&rf)
+			return a.runService(a.loader(cmd), &rf)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&rf.root, "root", "", "watch the tree at DIR instead of this machine (tests, images)")
-	f.String("listen", "", "HTTP address (config service.listen, default 127.0.0.1:9867; \"\" disables)")
-	f.String("interval", "", "time between checks (config service.interval, default 1h)")
+	config.AddFlags(f, "service.listen", "service.interval")
+	f.DurationVar(&a.minInterval, "min-interval", 0, "lowest service.interval accepted (tests only)")
+	_ = f.MarkHidden("min-interval")
 	return cmd
 }
 
 // runService runs the daemon, under the service manager when there is one
-// (its system log, its stop requests), else in the foreground.
-func (a *app) runService(rf *rootFlags) error {
+// (its system log, its stop requests), else in the foreground. The daemon
+// loads the configuration through loader at start and at every cycle; an
+// invalid one at start ends run with exit 2.
+func (a *app) runService(loader config.Loader, rf *rootFlags) error {
 	level := new(slog.LevelVar)
-	setLevel(level, a.cfg.LogLevel)
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
 	p := &program{}
@@ -78,21 +70,15 @@ func (a *app) runService(rf *rootFlags) error {
 		}
 	}
 
-	first := true
 	d := daemon.New(daemon.Options{
 		Log: log,
 		Load: func() (daemon.Config, error) {
-			cfg := a.cfg
-			if !first {
-				c, err := config.Load(a.v, a.configFile)
-				if err != nil {
-					return daemon.Config{}, err
-				}
-				cfg = c
+			c, err := loader.Load()
+			if err != nil {
+				return daemon.Config{}, err
 			}
-			first = false
-			setLevel(level, cfg.LogLevel)
-			return a.daemonConfig(cfg, rf, log)
+			setLevel(level, c.LogLevel)
+			return a.daemonConfig(c, rf, log)
 		},
 	})
 	p.run = d.Run
@@ -102,45 +88,37 @@ func (a *app) runService(rf *rootFlags) error {
 		// No service manager (a container, an unknown init): foreground.
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		if err := d.Run(ctx); err != nil {
-			return &exitError{exitNotReady, err}
-		}
+		return runExit(d.Run(ctx))
+	}
+	if handled, err := runUnderSCM(svc); handled {
+		return runExit(err)
+	}
+	return runExit(svc.Run())
+}
+
+// runExit maps how the daemon ended to run's exit: a configuration or
+// usage error at start is 2, anything else that kept it from running 1.
+func runExit(err error) error {
+	var ce *config.Error
+	var ee *exitError
+	switch {
+	case err == nil:
 		return nil
+	case errors.As(err, &ce):
+		return &exitError{exitUsage, err}
+	case errors.As(err, &ee) && ee.code == exitUsage:
+		return &exitError{exitUsage, err}
 	}
-	if ok, err := runUnderSCM(svc); ok {
-		if err != nil {
-			return &exitError{exitNotReady, err}
-		}
-		return nil
-	}
-	if err := svc.Run(); err != nil {
-		return &exitError{exitNotReady, err}
-	}
-	return nil
+	return &exitError{exitNotReady, err}
 }
 
 // daemonConfig builds one loaded configuration for the daemon.
 func (a *app) daemonConfig(c *config.Config, rf *rootFlags, log *slog.Logger) (daemon.Config, error) {
-	saved := a.cfg
-	a.cfg = c
-	opts, err := a.inspectOptions(rf)
-	a.cfg = saved
+	opts, err := a.inspectOptions(c, rf, log)
 	if err != nil {
 		return daemon.Config{}, err
 	}
-	opts.Log = log
-	opts.BackupStaleAfter = c.BackupStaleAfter
-	eo := ensure.Options{
-		Inspect:        opts,
-		WaitBackup:     c.BackupWait,
-		Poll:           c.BackupPoll,
-		LockFile:       c.InstallLockFile,
-		LockTimeout:    c.InstallLockTimeout,
-		PkgLockTimeout: c.InstallLockTimeout,
-		MSI:            msi.Source{URL: c.WindowsMSI, SHA256: c.WindowsMSISHA256, Signer: c.WindowsMSISigner},
-		VerifySig:      msi.DefaultVerifier,
-		Progress:       logWriter{log},
-	}
+	eo := ensureOptions(c, opts, func(msg string) { log.Info("ensure: " + msg) })
 	return daemon.Config{
 		Interval:    c.ServiceInterval,
 		InstallAuto: c.InstallAuto,
@@ -167,20 +145,6 @@ func setLevel(l *slog.LevelVar, s string) {
 		l.Set(lvl)
 	}
 }
-
-// logWriter turns ensure's progress lines into debug logs.
-type logWriter struct{ log *slog.Logger }
-
-func (w logWriter) Write(p []byte) (int, error) {
-	for _, line := range strings.Split(strings.TrimSpace(string(p)), "\n") {
-		if line = strings.TrimPrefix(strings.TrimSpace(line), "agentkeeper: "); line != "" {
-			w.log.Info("ensure: " + line)
-		}
-	}
-	return len(p), nil
-}
-
-var _ io.Writer = logWriter{}
 
 // program adapts the daemon to kardianos/service: Start must not block,
 // Stop must return quickly.

@@ -40,7 +40,7 @@ func TestRunServesAndStopsOnSIGTERM(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
 			addr := freePort(t)
-			cmd := exec.Command(binary, "run", "--root", image(t))
+			cmd := exec.Command(binary, "run", "--root", image(t), "--min-interval=1s", "--config", openConfig(t))
 			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(),
 				"AGENTKEEPER_SERVICE_LISTEN=" + addr, "AGENTKEEPER_SERVICE_INTERVAL=1s", "AGENTKEEPER_INSTALL_AUTO=false"}
 			var stderr bytes.Buffer
@@ -97,6 +97,25 @@ func TestRunServesAndStopsOnSIGTERM(t *testing.T) {
 				}
 			}
 
+			// Let a second cycle run: the configuration is read again,
+			// its warning must not be logged again.
+			lastCheck := func() string {
+				_, body, _ := get("/metrics")
+				for _, l := range strings.Split(body, "\n") {
+					if strings.HasPrefix(l, "agentkeeper_last_check_timestamp_seconds ") {
+						return l
+					}
+				}
+				return ""
+			}
+			first := lastCheck()
+			for deadline := time.Now().Add(10 * time.Second); lastCheck() == first; {
+				if time.Now().After(deadline) {
+					t.Fatalf("no second cycle within 10 s\n%s", stderr.String())
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+
 			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 				t.Fatal(err)
 			}
@@ -113,6 +132,9 @@ func TestRunServesAndStopsOnSIGTERM(t *testing.T) {
 			if !strings.Contains(stderr.String(), "became ready") {
 				t.Errorf("no state change logged:\n%s", stderr.String())
 			}
+			if n := strings.Count(stderr.String(), "is writable by every user"); n != 1 {
+				t.Errorf("the open config file was warned about %d times, want once at start:\n%s", n, stderr.String())
+			}
 		})
 	}
 }
@@ -125,6 +147,9 @@ func TestRunRefusesBadConfig(t *testing.T) {
 		msg  string
 	}{
 		{desc: "bad interval", env: []string{"AGENTKEEPER_SERVICE_INTERVAL=soon"}, code: 2, msg: "service.interval"},
+		{desc: "interval below the floor", env: []string{"AGENTKEEPER_SERVICE_INTERVAL=1s"}, code: 2,
+			msg: `config: service.interval (from environment variable AGENTKEEPER_SERVICE_INTERVAL): "1s" is shorter than the minimum 1m`},
+		{desc: "0s is not one hour", env: []string{"AGENTKEEPER_SERVICE_INTERVAL=0s"}, code: 2, msg: `"0s" is shorter than the minimum 1m`},
 		{desc: "address in use", env: nil, code: 1, msg: "service.listen"},
 	}
 	for _, tc := range tests {

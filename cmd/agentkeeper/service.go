@@ -112,16 +112,16 @@ func controlService(s controlled, action string, admin bool, out io.Writer) erro
 		switch {
 		case !installed:
 			fmt.Fprintln(out, "not installed")
-			return &exitError{exitNotReady, errors.New("")}
+			return exitCode(exitNotReady)
 		case stErr != nil:
 			fmt.Fprintln(out, "installed, state unknown:", stErr)
-			return &exitError{exitNotReady, errors.New("")}
+			return exitCode(exitNotReady)
 		case st == service.StatusRunning:
 			fmt.Fprintln(out, "installed, running")
 			return nil
 		default:
 			fmt.Fprintln(out, "installed, stopped")
-			return &exitError{exitNotReady, errors.New("")}
+			return exitCode(exitNotReady)
 		}
 	}
 	if !admin {

@@ -40,7 +40,7 @@ report found), 2 usage error (no arguments, a path that does not exist).`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.load(cmd); err != nil {
+			if _, err := a.load(cmd); err != nil {
 				return err
 			}
 			// Every path must exist before anything is read or printed.
@@ -70,7 +70,7 @@ report found), 2 usage error (no arguments, a path that does not exist).`,
 			case s.Total == 0:
 				return &exitError{exitNotReady, fmt.Errorf("summarize: no *.json report found in %s", strings.Join(args, " "))}
 			case !s.AllReady():
-				return &exitError{exitNotReady, errors.New("")}
+				return exitCode(exitNotReady)
 			}
 			return nil
 		},
