@@ -44,7 +44,7 @@ func networkChecks(ctx context.Context, o *Options, rep *Report) {
 		skipAll(rep, "offline image: no network checks", ids...)
 		return
 	case o.NoNetwork:
-		skipAll(rep, "network checks turned off (offline: true)", ids...)
+		skipAll(rep, "network checks turned off (--no-network, config offline: true)", ids...)
 		return
 	case !rep.OS.Azure:
 		skipAll(rep, "not an Azure VM: the Azure host endpoints are only reachable on Azure", ids...)

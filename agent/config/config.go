@@ -47,6 +47,8 @@ type Config struct {
 	WindowsMinVersion *version.Version
 	Offline           bool
 	LogLevel          string
+	// ChecksSkip are check IDs to report as skipped (config checks.skip).
+	ChecksSkip []string
 
 	WireServer, HostGAPlugin, IMDS string
 	NetworkTimeout                 time.Duration
@@ -157,6 +159,7 @@ func (l Loader) Load() (*Config, error) {
 	if w := listenWarning(c.ServiceListen); w != "" {
 		c.Warnings = append(c.Warnings, w)
 	}
+	c.Warnings = append(c.Warnings, skipWarnings(c.ChecksSkip)...)
 	return c, nil
 }
 

@@ -99,6 +99,8 @@ windows:
   msi_sha256: " 0123ABCD "
   msi_signer: Contoso
 offline: true
+checks:
+  skip: [agent.python, " mounts.noexec "]
 log:
   level: DEBUG
 network:
@@ -150,6 +152,7 @@ func TestLoadFile(t *testing.T) {
 	full.LinuxMinVersion = mustVersion("2.9.1.1")
 	full.WindowsMinVersion = mustVersion("2.7.41491.1102")
 	full.Offline = true
+	full.ChecksSkip = []string{"agent.python", "mounts.noexec"}
 	full.LogLevel = "debug"
 	full.WireServer = "http://127.0.0.1:8080"
 	full.HostGAPlugin = "http://127.0.0.1:8081"

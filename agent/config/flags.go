@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -31,6 +32,18 @@ func AddFlags(fs *pflag.FlagSet, names ...string) {
 			fs.Var(&stringValue{name: k.metavar()}, k.Flag, usage)
 		}
 	}
+}
+
+// NormalizeFlag maps a key's old flag names (Key.FlagAliases: --offline) to
+// its flag (--no-network); install it with the command's
+// SetGlobalNormalizationFunc.
+func NormalizeFlag(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+	for _, k := range Keys {
+		if slices.Contains(k.FlagAliases, name) {
+			return pflag.NormalizedName(k.Flag)
+		}
+	}
+	return pflag.NormalizedName(name)
 }
 
 func defaultShown(k Key) string {

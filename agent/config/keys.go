@@ -29,6 +29,9 @@ type Key struct {
 	// Flag is the command-line flag bound to the key ("" for none); a
 	// command defines it with AddFlags.
 	Flag string
+	// FlagAliases are older names of Flag, accepted and hidden from --help
+	// (NormalizeFlag maps them).
+	FlagAliases []string
 	// Metavar names the flag's value in --help; "" derives it from the type.
 	Metavar string
 	// Doc says what the key is for, in one line.
@@ -54,9 +57,12 @@ var Keys = []Key{
 	{Name: "windows.min_version", Default: agent.DefaultMinWindows, Flag: "windows-min-version",
 		Doc:   "oldest acceptable WaAppAgent.exe product version",
 		field: func(c *Config) any { return &c.WindowsMinVersion }},
-	{Name: "offline", Default: "false", Flag: "offline",
+	{Name: "offline", Default: "false", Flag: "no-network", FlagAliases: []string{"offline"},
 		Doc:   "skip the network checks",
 		field: func(c *Config) any { return &c.Offline }},
+	{Name: "checks.skip", Default: "", DocDefault: "none", Flag: "skip",
+		Doc:   "check IDs to report as \"skip\" (skipped by configuration)",
+		field: func(c *Config) any { return &c.ChecksSkip }},
 	{Name: "network.wireserver", Default: "http://168.63.129.16", DocDefault: "Azure's addresses",
 		Doc:   "WireServer endpoint of the network checks",
 		field: func(c *Config) any { return &c.WireServer }},

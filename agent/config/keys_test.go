@@ -168,12 +168,13 @@ func TestAddFlags(t *testing.T) {
 	for _, want := range []string{
 		"--wait-backup DURATION", "(config backup.wait, default 0s)",
 		"--listen ADDR", `(config service.listen, default 127.0.0.1:9867)`,
-		"--offline ", "skip the network checks (config offline, default false)",
+		"--no-network ", "skip the network checks (config offline, default false)",
 	} {
 		if !strings.Contains(usage, want) {
 			t.Errorf("flag usage lacks %q:\n%s", want, usage)
 		}
 	}
+	fs.SetNormalizeFunc(NormalizeFlag)
 	if err := fs.Parse([]string{"--wait-backup", "7m", "--offline"}); err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +183,75 @@ func TestAddFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.BackupWait != 7*time.Minute || !c.Offline || c.ServiceListen != "127.0.0.1:9867" {
-		t.Errorf("BackupWait %s Offline %v Listen %q; want 7m from the flag, true, the default", c.BackupWait, c.Offline, c.ServiceListen)
+		t.Errorf("BackupWait %s Offline %v Listen %q; want 7m from the flag, true (the hidden alias --offline), the default", c.BackupWait, c.Offline, c.ServiceListen)
+	}
+	if strings.Contains(usage, "--offline") {
+		t.Errorf("the alias --offline is shown in --help:\n%s", usage)
+	}
+}
+
+func TestChecksSkip(t *testing.T) {
+	tests := []struct {
+		desc  string
+		file  string
+		env   string
+		flags []string
+		want  []string
+		warn  []string // substrings, one per warning
+	}{
+		{desc: "none", want: nil},
+		{desc: "a YAML list", file: "checks:\n  skip: [agent.python, mounts.noexec]\n", want: []string{"agent.python", "mounts.noexec"}},
+		{desc: "a YAML block list", file: "checks:\n  skip:\n    - agent.python\n", want: []string{"agent.python"}},
+		{desc: "one comma-separated string", file: "checks:\n  skip: agent.python, mounts.noexec\n", want: []string{"agent.python", "mounts.noexec"}},
+		{desc: "the environment, comma-separated", env: " agent.python,,mounts.noexec ", want: []string{"agent.python", "mounts.noexec"}},
+		{desc: "--skip repeated beats the environment", env: "agent.python", flags: []string{"--skip", "mounts.noexec", "--skip", "os.azure"},
+			want: []string{"mounts.noexec", "os.azure"}},
+		{desc: "an unknown ID names the nearest", flags: []string{"--skip", "agent.extension"}, want: []string{"agent.extension"},
+			warn: []string{`checks.skip: "agent.extension" is not a check, ignored (did you mean "agent.extensions"?)`}},
+		{desc: "nothing near", env: "frobnicate", want: []string{"frobnicate"},
+			warn: []string{`checks.skip: "frobnicate" is not a check, ignored`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			clearEnv(t)
+			if tc.env != "" {
+				t.Setenv("AGENTKEEPER_CHECKS_SKIP", tc.env)
+			}
+			fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+			AddFlags(fs, "checks.skip")
+			if err := fs.Parse(tc.flags); err != nil {
+				t.Fatal(err)
+			}
+			c, err := Loader{File: writeFile(t, tc.file), Flags: fs}.Load()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(c.ChecksSkip, "|") != strings.Join(tc.want, "|") {
+				t.Errorf("ChecksSkip = %q, want %q", c.ChecksSkip, tc.want)
+			}
+			if len(c.Warnings) != len(tc.warn) {
+				t.Fatalf("warnings %q, want %d", c.Warnings, len(tc.warn))
+			}
+			for i, w := range tc.warn {
+				if !strings.Contains(c.Warnings[i], w) {
+					t.Errorf("warning %q, want %q", c.Warnings[i], w)
+				}
+			}
+			if strings.Contains(tc.desc, "nothing near") && strings.Contains(c.Warnings[0], "did you mean") {
+				t.Errorf("warning %q suggests a far-off ID", c.Warnings[0])
+			}
+		})
+	}
+}
+
+func TestLevenshtein(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want int
+	}{{"", "", 0}, {"a", "", 1}, {"", "abc", 3}, {"kitten", "sitting", 3}, {"agent.version", "agent.versoin", 2}, {"same", "same", 0}} {
+		if got := levenshtein(tc.a, tc.b); got != tc.want {
+			t.Errorf("levenshtein(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
+		}
 	}
 }
 

@@ -26,7 +26,7 @@ func (a *app) addRootFlags(cmd *cobra.Command, rf *rootFlags) {
 	f := cmd.Flags()
 	f.StringVar(&rf.root, "root", "", "inspect the tree at DIR as an offline image (default: this machine)")
 	f.BoolVar(&a.jsonOut, "json", false, "print one JSON object (see README) instead of a table")
-	config.AddFlags(f, "offline", "linux.min_version", "windows.min_version")
+	config.AddFlags(f, "offline", "linux.min_version", "windows.min_version", "checks.skip")
 }
 
 // fsRoot turns --root into a Root, checking that it is a directory.
@@ -74,7 +74,20 @@ func (a *app) inspectOptions(c *config.Config, rf *rootFlags, log *slog.Logger) 
 		Log:              log,
 		Version:          version,
 		HTTP:             a.http,
+		Skip:             skipSet(c.ChecksSkip),
 	}, nil
+}
+
+// skipSet is checks.skip as agent.Options wants it (nil when empty).
+func skipSet(ids []string) map[agent.CheckID]bool {
+	if len(ids) == 0 {
+		return nil
+	}
+	set := make(map[agent.CheckID]bool, len(ids))
+	for _, id := range ids {
+		set[agent.CheckID(id)] = true
+	}
+	return set
 }
 
 func (a *app) checkCommand() *cobra.Command {

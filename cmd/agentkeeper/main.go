@@ -98,6 +98,8 @@ Exit codes: 0 ready, 1 not ready, 2 usage, config or internal error,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	// Old flag names (--offline) keep working, hidden from --help.
+	root.SetGlobalNormalizationFunc(config.NormalizeFlag)
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.configFile, "config", "", "config file (default "+config.DefaultFile()+" when it exists)")
 	config.AddFlags(pf, "log.level")

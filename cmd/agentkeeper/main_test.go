@@ -226,3 +226,38 @@ func TestCheckText(t *testing.T) {
 		t.Errorf("exit %d\n%s", r.code, r.stdout)
 	}
 }
+
+// TestCheckSkip: checks.skip from the flag, the environment or the file turns
+// a failing check into a skip; an unknown ID is warned about.
+func TestCheckSkip(t *testing.T) {
+	img := image(t)
+	if err := os.WriteFile(filepath.Join(img, "etc/waagent.conf"), []byte("Extensions.Enabled=n\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		desc     string
+		env      []string
+		args     []string
+		code     int
+		inStdout string
+		inStderr string
+	}{
+		{desc: "not skipped", code: 1, inStdout: "FAIL  agent.extensions"},
+		{desc: "--skip", args: []string{"--skip", "agent.extensions"}, code: 0, inStdout: "skipped by configuration"},
+		{desc: "--skip twice", args: []string{"--skip", "agent.python", "--skip=agent.extensions"}, code: 0, inStdout: "skipped by configuration"},
+		{desc: "environment", env: []string{"AGENTKEEPER_CHECKS_SKIP=agent.python, agent.extensions"}, code: 0, inStdout: "skipped by configuration"},
+		{desc: "file", args: []string{"--config", writeConfig(t, "checks:\n  skip: [agent.extensions]\n")}, code: 0, inStdout: "skipped by configuration"},
+		{desc: "a typo", args: []string{"--skip", "agent.extension"}, code: 1,
+			inStderr: `checks.skip: \"agent.extension\" is not a check, ignored (did you mean \"agent.extensions\"?)`},
+		{desc: "--no-network", args: []string{"--no-network", "--skip", "agent.extensions"}, code: 0},
+		{desc: "--offline, the old name", args: []string{"--offline", "--skip", "agent.extensions"}, code: 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			r := runBin(t, tc.env, append([]string{"check", "--root", img}, tc.args...)...)
+			if r.code != tc.code || !strings.Contains(r.stdout, tc.inStdout) || !strings.Contains(r.stderr, tc.inStderr) {
+				t.Errorf("exit %d (want %d), stdout wants %q, stderr %q\nstdout: %s\nstderr: %s", r.code, tc.code, tc.inStdout, tc.inStderr, r.stdout, r.stderr)
+			}
+		})
+	}
+}
