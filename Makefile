@@ -96,8 +96,8 @@ package-msi:
 msi-test:
 	$(GO) test -count=1 -v ./e2e/msitest/
 
-# The Ansible playbook (packaging/ansible) against fresh Debian 12 roots over the chroot
-# connection: ready, deferred (SafeFreeze lock held), failed. Fails, never skips.
+# The Ansible role and site.yml (packaging/ansible) against fresh Debian 12 roots over the chroot
+# connection: check mode, first and second run, deferred (SafeFreeze lock held), failed. Fails, never skips.
 ansible-test:
 	bash e2e/debian/mkroot.sh build base
 	bash scripts/ansible-test.sh

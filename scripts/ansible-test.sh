@@ -1,16 +1,25 @@
 #!/usr/bin/env bash
-# ansible-test.sh runs packaging/ansible/agentkeeper.yml for real against
-# fresh Debian 12 roots, reached with the community.general.chroot connection:
+# ansible-test.sh runs packaging/ansible/site.yml (the agentkeeper role) for
+# real against fresh Debian 12 roots, reached with the community.general.chroot
+# connection:
 #
-#   1. ready:     a fresh root → the playbook installs the .deb and a config,
-#                 `agentkeeper ensure` installs waagent (apt-get inside the root);
-#                 exit 0, <host>.json says "outcome": "ready", the summary 1 ready;
+#   0. check mode on a fresh root: exit 0, the package tasks say changed, and
+#      nothing in the root changed (a manifest of every file before and after);
+#   1. ready:     the playbook installs the .deb and a config, `agentkeeper
+#                 ensure` installs waagent (apt-get inside the root); exit 0,
+#                 <host>.json says "outcome": "ready", the summary 1 ready;
+#   1b. the unit's wants link removed: check mode runs ensure --dry-run, says
+#      changed, writes a "planned" report to agentkeeper-reports-check and
+#      changes nothing; the real run then enables the unit again;
+#   1c. a second run on the ready host: the recap says changed=0;
 #   2. deferred:  another fresh root whose SafeFreeze lock a host process holds
 #                 (a POSIX lock, as Azure Backup takes it), retries=1 delay=1 →
 #                 exit 0, the host reported DEFERRED after 2 attempts, its JSON
-#                 says deferred, deferred-hosts.txt names it, nothing installed;
+#                 says deferred, deferred-hosts.txt and the recap's custom stats
+#                 (set_stats) name it, nothing installed;
 #   3. the same with agentkeeper_fail_on_deferred=true → the host fails (exit 2);
 #   4. lock released, `--limit @deferred-hosts.txt` → that host becomes ready;
+#   windows.yml (no Windows host here): only ansible-playbook --syntax-check;
 #   5. failed:    root 1 with a config demanding agent 99.0 → ensure exits 1,
 #                 the host fails (exit 2) but its report and the summary are there.
 #
@@ -83,14 +92,38 @@ playbook() {
 	shift 2
 	env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C.UTF-8 ANSIBLE_NOCOLOR=1 \
 		ANSIBLE_HOST_KEY_CHECKING=0 ANSIBLE_RETRY_FILES_ENABLED=0 ANSIBLE_LOCALHOST_WARNING=0 \
-		ansible-playbook -i "$work/inventory" packaging/ansible/agentkeeper.yml \
-		-e "agentkeeper_deb=$deb" -e "agentkeeper_controller_bin=$ctlbin" "$@" >"$work/$name.log" 2>&1 || rc=$?
+		ANSIBLE_SHOW_CUSTOM_STATS=1 \
+		ansible-playbook -i "$work/inventory" packaging/ansible/site.yml \
+		-e "agentkeeper_package=$deb" -e "agentkeeper_controller_bin=$ctlbin" "$@" >"$work/$name.log" 2>&1 || rc=$?
 	if [ "$rc" -ne "$want" ]; then
 		tail -60 "$work/$name.log"
 		echo "ansible-playbook exited $rc, want $want (log above)"
 		return 1
 	fi
 	grep -E '^(PLAY RECAP|[^ ].*: ok=)' "$work/$name.log" | tail -3
+}
+
+# recap LOG HOST REGEX: the host's PLAY RECAP line matches REGEX (e.g. "changed=0 ").
+recap() {
+	local line
+	line=$(awk -v h="$2" '/^PLAY RECAP/ { f = 1; next } f && $1 == h && $2 == ":" { print; exit }' "$1")
+	[[ "$line" =~ $3 ]] || { echo "recap of $2: '$line', want /$3/"; return 1; }
+}
+
+# manifest ROOT OUT: every file, link and directory of ROOT with its type,
+# size, mode, mtime and (files) checksum, except Ansible's own temp files
+# (root/.ansible) and /tmp: to show check mode changes nothing.
+manifest() {
+	(cd "$1" && find . -xdev \( -path ./root/.ansible -o -path ./tmp -o -path ./var/tmp \) -prune -o \
+		-printf '%p %y %s %m %T@ %l\n' | grep -v '^\./root d ' | LC_ALL=C sort) >"$2.list"
+	(cd "$1" && find . -xdev \( -path ./root/.ansible -o -path ./tmp -o -path ./var/tmp \) -prune -o \
+		-type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum) >"$2.sum"
+}
+# unchanged ROOT BEFORE: ROOT's manifest is still BEFORE's.
+unchanged() {
+	manifest "$1" "$work/after"
+	diff "$2.list" "$work/after.list" | head -20 && diff -q "$2.sum" "$work/after.sum" >/dev/null ||
+		{ diff "$2.sum" "$work/after.sum" | head -20; echo "check mode changed $1"; return 1; }
 }
 
 # outcome FILE WANT: the collected report parses and says "outcome": WANT.
@@ -132,33 +165,52 @@ write_inventory() { # write_inventory NAME=ROOT...
 }
 
 step "ansible (Debian package, chroot connection)" install_ansible
+step "windows.yml: syntax and modules (ansible.windows) resolve" eval 'env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root ANSIBLE_NOCOLOR=1 ansible-playbook -i localhost, --syntax-check packaging/ansible/windows.yml >"$work/windows.log" 2>&1 || { cat "$work/windows.log"; false; }'
 step "build the .deb ($arch) with scripts/package.sh" build
 deb=$(ls "$work"/dist/agentkeeper_*_"$arch".deb)
 ctlbin="$repo/bin/linux-$arch/agentkeeper"
 step "Debian 12 root with python3 (apt-get in the root)" python_root
 step "two fresh roots from it" eval 'cp -a "$work/pyroot" "$work/ready" && cp -a "$work/pyroot" "$work/busy"'
 
-# 1. ready, with a config file copied.
+# 0. check mode on a fresh root: says what would change, changes nothing.
 printf '# from ansible-test\nlog:\n  level: info\n' >"$work/config.yaml"
 write_inventory "ready=$work/ready"
 r1="$work/reports-ready"
+rc1="$work/reports-check"
+step "0 check mode: manifest of the fresh root" manifest "$work/ready" "$work/fresh"
+step "0 check mode: playbook --check exits 0" playbook check0 0 --check -e "agentkeeper_report_dir=$rc1" -e "agentkeeper_config=$work/config.yaml"
+step "0 check mode: package copy says changed" task_result "$work/check0.log" "agentkeeper : Copy the package to the host" "changed: [ready]"
+step "0 check mode: recap says changed, not failed" recap "$work/check0.log" ready 'changed=[1-9][0-9]* .*failed=0 '
+step "0 check mode: says ensure did not run (not installed yet)" said "$work/check0.log" 'agentkeeper is not installed yet'
+step "0 check mode: nothing in the root changed" unchanged "$work/ready" "$work/fresh"
+
+# 1. ready, with a config file copied.
 step "1 ready: playbook exits 0" playbook ready 0 -e "agentkeeper_report_dir=$r1" -e "agentkeeper_config=$work/config.yaml"
 step "1 ready: ready.json says ready" outcome "$r1/ready.json" ready
 step "1 ready: summary says 1 ready" eval 'said "$work/ready.log" "\"  ready +1\"" && said "$r1/summary.txt" "^  ready +1$"'
 step "1 ready: waagent installed and enabled in the root" agent_installed "$work/ready" yes
 step "1 ready: config copied, packaged binary ran" eval 'grep -qx "# from ansible-test" "$work/ready/etc/agentkeeper/config.yaml" && [ -x "$work/ready/usr/bin/agentkeeper" ]'
-step "1 ready: the ensure task says changed (it installed)" task_result "$work/ready.log" "Run agentkeeper ensure" "changed: [ready]"
+step "1 ready: the ensure task says changed (it installed)" task_result "$work/ready.log" "agentkeeper : Run agentkeeper ensure" "changed: [ready]"
 
 # 1b. the unit's wants link is gone: ensure enables it again (no systemd in a
 # chroot: systemctl is missing, ensure falls back to writing the link itself).
 wants="$work/ready/etc/systemd/system/multi-user.target.wants/walinuxagent.service"
 step "1b remove walinuxagent.service's wants link" rm -f "$wants"
+step "1b check mode: manifest of the root" manifest "$work/ready" "$work/nolink"
+step "1b check mode: playbook --check exits 0" playbook check1 0 --check -e "agentkeeper_report_dir=$rc1"
+step "1b check mode: ensure --dry-run says changed" task_result "$work/check1.log" "agentkeeper : Run agentkeeper ensure" "changed: [ready]"
+step "1b check mode: ran ensure --dry-run, its report says planned" outcome "$rc1/ready.json" planned
+step "1b check mode: package tasks ok (same .deb)" task_result "$work/check1.log" "agentkeeper : Install the .deb (apt)" "ok: [ready]"
+step "1b check mode: nothing in the root changed, no link" eval 'unchanged "$work/ready" "$work/nolink" && [ ! -e "$wants" ]'
 step "1b playbook exits 0" playbook enable 0 -e "agentkeeper_report_dir=$r1"
 step "1b ensure planned enable-service, link is back" eval '"$py" -c "import json,sys; d=json.load(open(sys.argv[1])); print(d[\"plan\"][\"action\"], [a[\"message\"] for a in d[\"actions\"]]); sys.exit(d[\"plan\"][\"action\"] != \"enable-service\")" "$r1/ready.json" && [ -L "$wants" ] && outcome "$r1/ready.json" ready'
-step "1b the package task did not change (same .deb)" task_result "$work/enable.log" "Install the .deb (apt)" "ok: [ready]"
+step "1b the package task did not change (same .deb)" task_result "$work/enable.log" "agentkeeper : Install the .deb (apt)" "ok: [ready]"
 # 1c. nothing left to do: the ensure task is ok, not changed.
 step "1c playbook again exits 0" playbook again 0 -e "agentkeeper_report_dir=$r1"
-step "1c the ensure task says ok (nothing to do)" task_result "$work/again.log" "Run agentkeeper ensure" "ok: [ready]"
+step "1c the ensure task says ok (nothing to do)" task_result "$work/again.log" "agentkeeper : Run agentkeeper ensure" "ok: [ready]"
+step "1c idempotent: the recap says changed=0" recap "$work/again.log" ready 'changed=0 .*failed=0 '
+step "1c check mode on the ready host: changed=0" eval 'playbook check2 0 --check -e "agentkeeper_report_dir=$rc1" && recap "$work/check2.log" ready "changed=0 .*failed=0 "'
+
 
 # 2. deferred: the SafeFreeze lock is held while the playbook runs.
 write_inventory "busy=$work/busy"
@@ -169,6 +221,7 @@ step "2 deferred: playbook exits 0 (retries=1 delay=1)" playbook deferred 0 -e "
 step "2 deferred: reported DEFERRED after 2 attempts" said "$work/deferred.log" 'DEFERRED \(exit 75 after 2 attempt'
 step "2 deferred: busy.json says deferred" outcome "$r2/busy.json" deferred
 step "2 deferred: summary says 1 deferred, deferred-hosts.txt" eval 'said "$r2/summary.txt" "^  deferred +1$" && grep -qx busy "$r2/deferred-hosts.txt"'
+step "2 deferred: the recap's custom stats name the host" eval 'said "$work/deferred.log" "^CUSTOM STATS" && said "$work/deferred.log" "agentkeeper_deferred_hosts.*busy"'
 step "2 deferred: nothing installed during the backup" agent_installed "$work/busy" no
 
 # 3. the same, failing deferred hosts.
