@@ -115,35 +115,14 @@ func (r Root) Resolve(p string) (string, error) {
 	return filepath.Join(append([]string{r.Dir}, done...)...), nil
 }
 
-// Open resolves p and opens it for reading. Directories and other
-// non-regular files are refused with a clear error.
-func (r Root) Open(p string) (*os.File, fs.FileInfo, error) {
-	host, err := r.Resolve(p)
-	if err != nil {
-		return nil, nil, err
-	}
-	// Stat before opening: opening a FIFO blocks until a writer appears, and
-	// opening a device can have side effects.
-	if fi, err := os.Stat(host); err != nil {
-		return nil, nil, fmt.Errorf("open %s: %w", r.Join(p), unwrapPath(err))
-	} else if !fi.Mode().IsRegular() {
-		return nil, nil, fmt.Errorf("open %s: not a regular file (%s)", r.Join(p), Kind(fi.Mode()))
-	}
-	f, err := os.Open(host)
-	if err != nil {
-		return nil, nil, fmt.Errorf("open %s: %w", r.Join(p), unwrapPath(err))
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, nil, fmt.Errorf("stat %s: %w", r.Join(p), unwrapPath(err))
-	}
-	if !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, nil, fmt.Errorf("open %s: not a regular file (%s)", r.Join(p), Kind(fi.Mode()))
-	}
-	return f, fi, nil
-}
+// Open opens p for reading. Directories and other non-regular files are
+// refused with a clear error, without being opened (a FIFO would block).
+// On Linux the lookup happens beneath the root in the kernel
+// (openat2 RESOLVE_IN_ROOT, or a walk from descriptor to descriptor without
+// following links where the kernel lacks openat2), so a writer racing inside
+// the tree cannot make it open a file outside; elsewhere the path is
+// resolved with Resolve and then opened.
+func (r Root) Open(p string) (*os.File, fs.FileInfo, error) { return r.open(p) }
 
 // ReadFile reads p whole, refusing files larger than max bytes (checked
 // both by size and while reading, so a growing file or a pseudo-file cannot
@@ -167,31 +146,12 @@ func (r Root) ReadFile(p string, max int64) ([]byte, error) {
 	return data, nil
 }
 
-// ReadDir lists the directory p (links resolved inside the root).
-func (r Root) ReadDir(p string) ([]fs.DirEntry, error) {
-	host, err := r.Resolve(p)
-	if err != nil {
-		return nil, err
-	}
-	ents, err := os.ReadDir(host)
-	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", r.Join(p), unwrapPath(err))
-	}
-	return ents, nil
-}
+// ReadDir lists the directory p (links resolved inside the root, as for
+// Open), sorted by name.
+func (r Root) ReadDir(p string) ([]fs.DirEntry, error) { return r.readDir(p) }
 
-// Stat resolves p and stats it.
-func (r Root) Stat(p string) (fs.FileInfo, error) {
-	host, err := r.Resolve(p)
-	if err != nil {
-		return nil, err
-	}
-	fi, err := os.Stat(host)
-	if err != nil {
-		return nil, fmt.Errorf("stat %s: %w", r.Join(p), unwrapPath(err))
-	}
-	return fi, nil
-}
+// Stat stats p (links resolved inside the root, as for Open).
+func (r Root) Stat(p string) (fs.FileInfo, error) { return r.stat(p) }
 
 // Exists reports whether p exists (after links) inside the root.
 func (r Root) Exists(p string) bool {
