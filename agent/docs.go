@@ -18,4 +18,7 @@ const (
 	docWALinuxAgentSrc = "https://github.com/Azure/WALinuxAgent"
 	docMigratePrepare  = "https://learn.microsoft.com/azure/migrate/prepare-for-migration"
 	docGoWindows       = "https://go.dev/wiki/MinimumRequirements#windows"
+	docVMBackupFreezer = "https://github.com/Azure/azure-linux-extensions/blob/master/VMBackup/main/fsfreezer.py"
+	docAgentProxy      = "https://github.com/Azure/WALinuxAgent/blob/master/azurelinuxagent/common/utils/restutil.py"
+	docVMAssist        = "https://learn.microsoft.com/troubleshoot/azure/virtual-machines/linux/linux-azure-guest-agent"
 )

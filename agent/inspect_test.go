@@ -229,8 +229,9 @@ func TestInspectRPMFamilies(t *testing.T) {
 				"etc/waagent.conf":                       "Extensions.Enabled=y\n",
 				"usr/lib/systemd/system/waagent.service": "[Service]\nExecStart=/usr/sbin/waagent -daemon\n[Install]\nWantedBy=multi-user.target\n",
 				"etc/systemd/system/multi-user.target.wants/waagent.service": "->/usr/lib/systemd/system/waagent.service",
-				"usr/bin/python3":          "ELF",
-				"var/lib/rpm/rpmdb.sqlite": "",
+				"usr/bin/python3": "ELF",
+				"usr/lib/python3.9/site-packages/azurelinuxagent/__init__.py": "",
+				"var/lib/rpm/rpmdb.sqlite":                                    "",
 			}
 			r := inspectTree(t, files, func(o *Options) { o.Runner = rpmRunner(t, tc.pkg, tc.out) })
 			a := r.Agent

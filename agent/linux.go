@@ -262,46 +262,6 @@ func waagentConfChecks(o *Options, rep *Report) {
 	}
 }
 
-// pythonCheck finds the interpreter the agent runs with: waagent's shebang,
-// else the usual places.
-func pythonCheck(o *Options, rep *Report) {
-	candidates := []string{"/usr/bin/python3", "/usr/libexec/platform-python", "/usr/bin/python", "/usr/bin/python2"}
-	for _, exe := range []string{"/usr/sbin/waagent", "/usr/bin/waagent"} {
-		data, err := readHead(o.Root, exe, 256)
-		if err != nil {
-			continue
-		}
-		line := strings.SplitN(string(data), "\n", 2)[0]
-		if !strings.HasPrefix(line, "#!") {
-			continue
-		}
-		f := strings.Fields(strings.TrimPrefix(line, "#!"))
-		if len(f) == 0 {
-			continue
-		}
-		interp := f[0]
-		if path.Base(interp) == "env" && len(f) > 1 {
-			candidates = append([]string{"/usr/bin/" + f[1]}, candidates...)
-			break
-		}
-		if o.Root.Exists(interp) {
-			rep.Add(Check{ID: IDAgentPython, Status: StatusPass, Message: fmt.Sprintf("%s runs with %s", exe, interp)})
-			return
-		}
-		rep.Add(Check{ID: IDAgentPython, Status: StatusFail, Message: fmt.Sprintf("%s wants %s, which is missing", exe, interp),
-			Fix: "install Python 3 (the agent needs Python 2.6 or later)"})
-		return
-	}
-	for _, c := range candidates {
-		if o.Root.Exists(c) {
-			rep.Add(Check{ID: IDAgentPython, Status: StatusPass, Message: "Python interpreter " + c})
-			return
-		}
-	}
-	rep.Add(Check{ID: IDAgentPython, Status: StatusFail, Message: "no Python interpreter found (" + strings.Join(candidates, ", ") + ")",
-		Fix: "install Python 3: the agent is a Python program"})
-}
-
 func readHead(r fsroot.Root, p string, n int64) ([]byte, error) {
 	f, _, err := r.Open(p)
 	if err != nil {

@@ -87,7 +87,8 @@ func DebianImage(ver string) map[string]string {
 		"usr/sbin/waagent":   "#!/usr/bin/python3\nimport sys\n",
 		"usr/bin/python3":    "->python3.11",
 		"usr/bin/python3.11": "ELF",
-		"etc/fstab":          "# UNCONFIGURED FSTAB FOR BASE SYSTEM\n",
-		"etc/hostname":       "golden-image\n",
+		"usr/lib/python3/dist-packages/azurelinuxagent/__init__.py": "",
+		"etc/fstab":    "# UNCONFIGURED FSTAB FOR BASE SYSTEM\n",
+		"etc/hostname": "golden-image\n",
 	}
 }

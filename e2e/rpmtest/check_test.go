@@ -73,8 +73,9 @@ func TestCheckRootRPMDistributions(t *testing.T) {
 				"etc/waagent.conf":                       "Extensions.Enabled=y\nProvisioning.Agent=auto\n",
 				"usr/lib/systemd/system/waagent.service": "[Service]\nExecStart=/usr/sbin/waagent -daemon\n[Install]\nWantedBy=multi-user.target\n",
 				"etc/systemd/system/multi-user.target.wants/waagent.service": "->/usr/lib/systemd/system/waagent.service",
-				"usr/sbin/waagent":  "#!/usr/bin/python3\n",
-				"usr/bin/python3":   "ELF",
+				"usr/sbin/waagent": "#!/usr/bin/python3\n",
+				"usr/bin/python3":  "ELF",
+				"usr/lib/python3.9/site-packages/azurelinuxagent/__init__.py": "",
 				"var/lib/waagent/":  "",
 				"usr/lib/sysimage/": "",
 			})
