@@ -18,6 +18,7 @@ declare -A need=(
   [openssl]=openssl
   [osslsigncode]=osslsigncode
   [zstd]=zstd
+  [bzip2]=bzip2
   [msibuild]=msitools
   [msiinfo]=msitools
   [faketime]=faketime

@@ -2,14 +2,17 @@
 # mkroot.sh builds and caches pristine Debian 12 (bookworm) roots for the
 # end-to-end tests, and unpacks them.
 #
-#   mkroot.sh [--force] build [base|waagent|all]   build what is missing (default: all)
-#   mkroot.sh unpack NAME DEST                     extract NAME (base|waagent) into DEST,
+#   mkroot.sh [--force] build [base|waagent|kernel|all]   build what is missing (default: all)
+#   mkroot.sh unpack NAME DEST                     extract NAME (base|waagent|kernel) into DEST,
 #                                                  building it first when missing
 #   mkroot.sh path NAME                            print the tarball's path
 #
 # Tarballs live in ${AGENTKEEPER_CACHE:-$HOME/.cache/agentkeeper}/debian/:
 #   base.tar     debootstrap --variant=minbase bookworm
 #   waagent.tar  base + Debian's real `waagent` package (apt-get install in a chroot)
+#   kernel.tar   waagent + Debian's kernel (linux-image-amd64) with initramfs-tools and
+#                its initramfs (MODULES=most, zstd), plus dracut-core, xz-utils and zstd
+#                so tests can rebuild the image other ways
 #
 # The Debian mirror is read at run time from this machine's apt configuration
 # (AGENTKEEPER_DEBIAN_MIRROR overrides it). Needs root. Builds are serialised with
@@ -18,7 +21,7 @@
 set -euo pipefail
 
 readonly SUITE=bookworm
-readonly NAMES=(base waagent)
+readonly NAMES=(base waagent kernel)
 readonly UNIT_LINK=etc/systemd/system/multi-user.target.wants/walinuxagent.service
 
 cache="${AGENTKEEPER_CACHE:-${HOME:-/root}/.cache/agentkeeper}/debian"
@@ -35,7 +38,7 @@ note() {
 }
 
 usage() {
-	sed -n '2,12s/^# \{0,1\}//p' "$0" >&2
+	sed -n '2,15s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
 
@@ -239,6 +242,35 @@ verify_waagent() {
 	[ -x "$root/usr/sbin/waagent" ] || { echo "/usr/sbin/waagent is missing"; return 1; }
 }
 
+# The packages of kernel.tar: Debian's kernel and its initramfs builder (whose
+# postinst builds /boot/initrd.img-<ver>), the compressors the tests switch
+# between, and dracut-core (dracut without the package that conflicts with
+# initramfs-tools) so the same root can build a dracut image too.
+readonly KERNEL_PKGS=(linux-image-amd64 initramfs-tools zstd xz-utils dracut-core)
+
+build_kernel() {
+	local root="$workdir/kernel"
+	mkdir -p "$root"
+	step "unpack waagent.tar" unpack_into waagent "$root"
+	printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
+	chmod 0755 "$root/usr/sbin/policy-rc.d"
+	step "chroot apt-get update" inroot "$root" apt-get update
+	step "chroot apt-get install kernel" inroot "$root" apt-get install -y --no-install-recommends "${KERNEL_PKGS[@]}"
+	rm -f "$root/usr/sbin/policy-rc.d"
+	step "chroot apt-get clean" inroot "$root" apt-get clean
+	step "verify kernel in root" verify_kernel "$root"
+	step "pack kernel.tar" pack "$root" kernel
+}
+
+verify_kernel() {
+	local root="$1" n
+	n="$(find "$root/boot" -maxdepth 1 -name 'vmlinuz-*' | wc -l)"
+	[ "$n" -ge 1 ] || { echo "no /boot/vmlinuz-* in the root"; return 1; }
+	n="$(find "$root/boot" -maxdepth 1 -name 'initrd.img-*' | wc -l)"
+	[ "$n" -ge 1 ] || { echo "no /boot/initrd.img-* in the root"; return 1; }
+	ls -l "$root/boot"
+}
+
 # unpack_into NAME DEST: extract NAME's tarball into DEST.
 unpack_into() {
 	local name="$1" dest="$2"
@@ -283,6 +315,11 @@ ensure() {
 		[ -f "$(tarball base)" ] || build_base
 		build_waagent
 		;;
+	kernel)
+		[ -f "$(tarball base)" ] || build_base
+		[ -f "$(tarball waagent)" ] || build_waagent
+		build_kernel
+		;;
 	esac
 	remove_tree "$workdir"
 	workdir=""
@@ -307,13 +344,13 @@ main() {
 		local what="${1:-all}" n
 		case "$what" in
 		all) for n in "${NAMES[@]}"; do ensure "$n"; done ;;
-		base | waagent) ensure "$what" ;;
+		base | waagent | kernel) ensure "$what" ;;
 		*) usage ;;
 		esac
 		;;
 	unpack)
 		[ $# -eq 2 ] || usage
-		case "$1" in base | waagent) ;; *) usage ;; esac
+		case "$1" in base | waagent | kernel) ;; *) usage ;; esac
 		need_root
 		ensure "$1"
 		local t0
