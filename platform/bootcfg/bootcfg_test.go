@@ -112,11 +112,11 @@ func TestDefaultKernel(t *testing.T) {
 			"boot/grub2/grub.cfg": string(testdata(t, "rhel9.grub.cfg")),
 			"boot/grub2/grubenv":  string(testdata(t, "rhel9.grubenv")),
 			"boot/loader/entries/2f3e7e3f1f1c4a8f9a1f2d0d2c6a3b11-5.14.0-362.8.1.el9_3.x86_64.conf": string(testdata(t, "rhel9-new.conf")),
-			"boot/loader/entries/2f3e7e3f1f1c4a8f9a1f2d0d2c6a3b11-5.14.0-70.13.1.el9_0.x86_64.conf":  string(testdata(t, "rhel9-old.conf")),
-			"boot/vmlinuz-5.14.0-362.8.1.el9_3.x86_64":                                                 "k",
-			"boot/vmlinuz-5.14.0-70.13.1.el9_0.x86_64":                                                  "k",
-			"boot/initramfs-5.14.0-70.13.1.el9_0.x86_64.img":                                            "i",
-			"boot/initramfs-5.14.0-362.8.1.el9_3.x86_64.img":                                            "i",
+			"boot/loader/entries/2f3e7e3f1f1c4a8f9a1f2d0d2c6a3b11-5.14.0-70.13.1.el9_0.x86_64.conf": string(testdata(t, "rhel9-old.conf")),
+			"boot/vmlinuz-5.14.0-362.8.1.el9_3.x86_64":                                              "k",
+			"boot/vmlinuz-5.14.0-70.13.1.el9_0.x86_64":                                              "k",
+			"boot/initramfs-5.14.0-70.13.1.el9_0.x86_64.img":                                        "i",
+			"boot/initramfs-5.14.0-362.8.1.el9_3.x86_64.img":                                        "i",
 		}, version: "5.14.0-70.13.1.el9_0.x86_64", initrds: "/boot/initramfs-5.14.0-70.13.1.el9_0.x86_64.img", fromGrub: true, args: "rd.lvm.lv=rhel/swap console=ttyS0,115200n8", how: "saved entry"},
 		{desc: "RHEL 9 without a saved entry: the newest BLS entry", files: map[string]string{
 			"boot/grub2/grub.cfg": string(testdata(t, "rhel9.grub.cfg")),
@@ -168,7 +168,7 @@ func TestVersionLess(t *testing.T) {
 
 func TestKconfig(t *testing.T) {
 	root := mkroot(t, map[string]string{
-		"boot/config-6.1.0-50-amd64": "#\n# Automatically generated file; DO NOT EDIT.\nCONFIG_HYPERV=m\nCONFIG_HYPERV_STORAGE=y\n# CONFIG_HYPERV_NET is not set\nCONFIG_LOCALVERSION=\"\"\n",
+		"boot/config-6.1.0-50-amd64":                     "#\n# Automatically generated file; DO NOT EDIT.\nCONFIG_HYPERV=m\nCONFIG_HYPERV_STORAGE=y\n# CONFIG_HYPERV_NET is not set\nCONFIG_LOCALVERSION=\"\"\n",
 		"usr/lib/modules/6.1.0-50-amd64/modules.builtin": "kernel/drivers/scsi/hv_storvsc.ko\nkernel/fs/ext4/ext4.ko\n",
 	})
 	c, p, err := KernelConfig(root, "6.1.0-50-amd64")
@@ -186,7 +186,7 @@ func TestKconfig(t *testing.T) {
 
 func TestDefaultGrub(t *testing.T) {
 	root := mkroot(t, map[string]string{
-		"etc/default/grub":                           string(testdata(t, "ubuntu.default.grub")),
+		"etc/default/grub": string(testdata(t, "ubuntu.default.grub")),
 		"etc/default/grub.d/50-cloudimg-settings.cfg": string(testdata(t, "50-cloudimg-settings.cfg")),
 		"etc/default/grub.d/60-extra.cfg":             `GRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX net.ifnames=0" # comment` + "\n",
 	})
