@@ -198,7 +198,7 @@ func RPM(ctx context.Context, r run.Runner, root fsroot.Root, name string) (Pack
 	if err := checkRPMName(name); err != nil {
 		return Package{}, false, err
 	}
-	dbpath, err := findRPMDB(root)
+	dbpath, err := RPMDBDir(root)
 	if err != nil {
 		return Package{}, false, err
 	}
@@ -237,9 +237,11 @@ func checkRPMName(name string) error {
 	return nil
 }
 
-// findRPMDB returns the directory, as a path inside root with links
-// resolved inside root, that holds the RPM database.
-func findRPMDB(root fsroot.Root) (string, error) {
+// RPMDBDir returns the directory, as a path inside root with links
+// resolved inside root, that holds the RPM database. Tools that act on the
+// root (rpm --root, dnf --installroot) must be given it, because the
+// host's default may be another place.
+func RPMDBDir(root fsroot.Root) (string, error) {
 	for _, dir := range rpmDBDirs {
 		for _, f := range rpmDBFiles {
 			if !root.Exists(dir + "/" + f) {

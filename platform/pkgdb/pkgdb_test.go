@@ -715,7 +715,7 @@ func TestFindRPMDB(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
 			root := writeRoot(t, tc.files, tc.links)
-			got, err := findRPMDB(root)
+			got, err := RPMDBDir(root)
 			if tc.wantErr != "" {
 				want := strings.ReplaceAll(tc.wantErr, "ROOT", root.Dir)
 				if err == nil || !strings.Contains(err.Error(), want) {
@@ -724,7 +724,7 @@ func TestFindRPMDB(t *testing.T) {
 				return
 			}
 			if err != nil || got != tc.want {
-				t.Errorf("findRPMDB = %q, %v; want %q", got, err, tc.want)
+				t.Errorf("RPMDBDir = %q, %v; want %q", got, err, tc.want)
 			}
 		})
 	}

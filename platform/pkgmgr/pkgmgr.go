@@ -54,6 +54,11 @@ var ErrLocked = errors.New("package manager is locked by another process")
 // package.
 var ErrNotOffered = errors.New("package not offered by any enabled repository")
 
+// ErrScriptlet is returned (wrapped, with the *CommandError) when the
+// package was installed but one of its scriptlets (%post, ...) failed: the
+// package manager counts that as done, yet the package may not be set up.
+var ErrScriptlet = errors.New("package installed, but a scriptlet of it failed")
+
 // tailLines is how many lines of output a CommandError keeps.
 const tailLines = 15
 
@@ -144,6 +149,31 @@ func (b *base) exec(ctx context.Context, c run.Cmd) (run.Result, error) {
 	}
 	b.opts.Log.Debug("done", "cmd", c.String(), "exit", res.ExitCode, "took", time.Since(start).Round(time.Millisecond))
 	return res, nil
+}
+
+// retryLocked runs c through runOnce until it no longer fails because of a
+// lock (isLocked), retrying every lockRetryEvery; when the lock is still
+// held at the lock timeout, the last result comes back with an error that
+// wraps ErrLocked. Only commands that fail before changing anything when
+// they meet a lock may be retried this way.
+func (b *base) retryLocked(ctx context.Context, c run.Cmd, isLocked func(run.Result) bool,
+	runOnce func(context.Context, run.Cmd) (run.Result, error)) (run.Result, error) {
+	deadline := time.Now().Add(b.opts.LockTimeout)
+	for {
+		res, err := runOnce(ctx, c)
+		if err != nil || !isLocked(res) {
+			return res, err
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return res, locked(fail(c, res))
+		}
+		wait := min(lockRetryEvery, left)
+		b.opts.Log.Info("the package manager is locked by another process; waiting", "cmd", c.Argv[0], "retry_in", wait, "gives_up_in", left.Round(time.Second))
+		if err := run.Sleep(ctx, wait); err != nil {
+			return res, &CommandError{Cmd: c, ExitCode: -1, Tail: res.Tail(tailLines), Err: err}
+		}
+	}
 }
 
 // fail builds the *CommandError for a command that exited non-zero.

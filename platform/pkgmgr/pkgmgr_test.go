@@ -5,6 +5,8 @@ package pkgmgr
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -46,10 +48,11 @@ func TestInstallArgv(t *testing.T) {
 			{"chroot", "/img", "apt-get", "update", "-q", "-o", "DPkg::Lock::Timeout=90"},
 			append([]string{"chroot", "/img", "apt-get"}, aptOpts...)}},
 		{"dnf live", "dnf", "/", [][]string{
-			{"dnf", "-y", "install", "waagent"}, {"dnf", "-y", "upgrade", "waagent"}}},
+			{"dnf", "--setopt=exit_on_lock=True", "-y", "install", "waagent"},
+			{"dnf", "--setopt=exit_on_lock=True", "-y", "upgrade", "waagent"}}},
 		{"dnf offline", "dnf", "/img", [][]string{
-			{"dnf", "--installroot=/img", "-y", "install", "waagent"},
-			{"dnf", "--installroot=/img", "-y", "upgrade", "waagent"}}},
+			{"dnf", "--setopt=exit_on_lock=True", "--installroot=/img", "-y", "install", "waagent"},
+			{"dnf", "--setopt=exit_on_lock=True", "--installroot=/img", "-y", "upgrade", "waagent"}}},
 		{"yum live", "yum", "/", [][]string{
 			{"yum", "--setopt=exit_on_lock=True", "-y", "install", "waagent"},
 			{"yum", "--setopt=exit_on_lock=True", "-y", "upgrade", "waagent"}}},
@@ -68,6 +71,18 @@ func TestInstallArgv(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
 			f := &run.Fake{}
+			if tc.root == "/img" {
+				// An image with an RPM database (dnf, yum and tdnf refuse
+				// to run on one without), its path in place of /img.
+				img := t.TempDir()
+				writeTestFile(t, filepath.Join(img, "var/lib/rpm/rpmdb.sqlite"), "")
+				tc.root = img
+				for _, argv := range tc.want {
+					for i := range argv {
+						argv[i] = strings.ReplaceAll(argv[i], "/img", img)
+					}
+				}
+			}
 			m := newMgr(t, tc.installer, tc.root, f)
 			if m.Name() != tc.installer {
 				t.Errorf("Name() = %q", m.Name())
@@ -278,7 +293,7 @@ func TestCandidate(t *testing.T) {
 		{"apt none", "apt-get", respondTo("policy", run.Result{Stdout: []byte(aptPolicyNone)}), "", ErrNotOffered, nil},
 		{"apt unknown package", "apt-get", respondTo("policy", run.Result{Stderr: []byte("N: Unable to locate package waagent\n")}), "", ErrNotOffered, nil},
 		{"dnf", "dnf", respondTo("list", run.Result{Stdout: []byte(dnfListBoth)}), "2.7.0.6-6.el8_6.2", nil,
-			[][]string{{"dnf", "-q", "list", "--showduplicates", "waagent"}}},
+			[][]string{{"dnf", "--setopt=exit_on_lock=True", "-q", "list", "--showduplicates", "waagent"}}},
 		{"dnf no match", "dnf", respondTo("list", run.Result{ExitCode: 1, Stderr: []byte("Error: No matching Packages to list\n")}), "", ErrNotOffered, nil},
 		{"tdnf", "tdnf", respondTo("list", run.Result{Stdout: []byte(tdnfList)}), "2.9.1.1-1.cm2", nil,
 			[][]string{{"tdnf", "list", "waagent"}}},
@@ -346,9 +361,9 @@ func TestPlanAfterCandidateSkipsRefresh(t *testing.T) {
 }
 
 func TestYumLock(t *testing.T) {
-	old := yumRetryEvery
-	yumRetryEvery = time.Millisecond
-	defer func() { yumRetryEvery = old }()
+	old := lockRetryEvery
+	lockRetryEvery = time.Millisecond
+	defer func() { lockRetryEvery = old }()
 	lockRes := run.Result{ExitCode: 200, Stderr: []byte("Existing lock /var/run/yum.pid: another copy is running as pid 31337.\nAnother app is currently holding the yum lock; exiting as configured by exit_on_lock")}
 
 	t.Run("released", func(t *testing.T) {
@@ -392,7 +407,7 @@ func TestZypperExitCodes(t *testing.T) {
 		{"locked", 7, ErrLocked, false},
 		{"not found", 104, ErrNotOffered, false},
 		{"reboot needed is success", 102, nil, true},
-		{"rpm scriptlet failed", 107, nil, false},
+		{"rpm scriptlet failed", 107, ErrScriptlet, false},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			f := &run.Fake{Respond: respondTo("install", run.Result{ExitCode: tc.code, Stdout: []byte("zypper says something")})}
@@ -418,7 +433,7 @@ func TestDnfFailureNeverSuccess(t *testing.T) {
 	f := &run.Fake{Respond: respondTo("upgrade", run.Result{ExitCode: 1, Stderr: []byte("Error: Transaction test error:\n  file /usr/sbin/waagent conflicts")})}
 	err := newMgr(t, "dnf", "/", f).Install(context.Background(), "WALinuxAgent")
 	var ce *CommandError
-	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "dnf -y upgrade WALinuxAgent exited 1: Error: Transaction test error") {
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "dnf --setopt=exit_on_lock=True -y upgrade WALinuxAgent exited 1: Error: Transaction test error") {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -464,5 +479,166 @@ func TestBadInput(t *testing.T) {
 	}
 	if len(f.Commands()) != 0 {
 		t.Errorf("ran %q for invalid names", argvs(f.Commands()))
+	}
+}
+
+func writeTestFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Offline, dnf, yum and tdnf are told the image's RPM database directory
+// through a private HOME's .rpmmacros (the host's %_dbpath may be elsewhere:
+// Debian's is ~/.rpmdb); an image without a database is refused.
+func TestRPMOfflineDBPath(t *testing.T) {
+	for _, tc := range []struct {
+		desc, dbDir, link, want string
+	}{
+		{"RHEL", "var/lib/rpm", "", "%_dbpath /var/lib/rpm\n"},
+		{"SUSE: var/lib/rpm links to the sysimage", "usr/lib/sysimage/rpm", "var/lib/rpm", "%_dbpath /usr/lib/sysimage/rpm\n"},
+	} {
+		for _, tool := range []string{"dnf", "yum", "tdnf"} {
+			t.Run(tc.desc+"/"+tool, func(t *testing.T) {
+				img := t.TempDir()
+				writeTestFile(t, filepath.Join(img, tc.dbDir, "rpmdb.sqlite"), "")
+				if tc.link != "" {
+					if err := os.MkdirAll(filepath.Dir(filepath.Join(img, tc.link)), 0o755); err != nil {
+						t.Fatal(err)
+					}
+					if err := os.Symlink("../../"+tc.dbDir, filepath.Join(img, tc.link)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				var macros []string
+				f := &run.Fake{Respond: func(c run.Cmd) (run.Result, error) {
+					for _, e := range c.Env {
+						if home, ok := strings.CutPrefix(e, "HOME="); ok {
+							b, err := os.ReadFile(filepath.Join(home, ".rpmmacros"))
+							if err != nil {
+								t.Errorf("%s: %v", c, err)
+							}
+							macros = append(macros, string(b))
+						}
+					}
+					return run.Result{}, nil
+				}}
+				if err := newMgr(t, tool, img, f).Install(context.Background(), "WALinuxAgent"); err != nil {
+					t.Fatal(err)
+				}
+				if len(macros) != len(f.Commands()) || len(macros) == 0 {
+					t.Fatalf("%d of %d commands had a HOME with .rpmmacros", len(macros), len(f.Commands()))
+				}
+				for _, m := range macros {
+					if m != tc.want {
+						t.Errorf(".rpmmacros = %q, want %q", m, tc.want)
+					}
+				}
+			})
+		}
+	}
+	t.Run("no database", func(t *testing.T) {
+		f := &run.Fake{}
+		err := newMgr(t, "dnf", t.TempDir(), f).Install(context.Background(), "WALinuxAgent")
+		if err == nil || !strings.Contains(err.Error(), "without an RPM database") {
+			t.Errorf("err = %v, want a refusal", err)
+		}
+		if n := len(f.Commands()); n != 0 {
+			t.Errorf("ran %d commands", n)
+		}
+	})
+	t.Run("live: the host's own database", func(t *testing.T) {
+		f := &run.Fake{}
+		if err := newMgr(t, "dnf", "/", f).Install(context.Background(), "WALinuxAgent"); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range f.Commands() {
+			for _, e := range c.Env {
+				if strings.HasPrefix(e, "HOME=") {
+					t.Errorf("%s: live run got %s", c, e)
+				}
+			}
+		}
+	})
+}
+
+// The lock messages the real tools print (recorded from dnf 4.14, rpm 4.18
+// and zypper 1.14 on Debian 12, see real_linux_test.go) are retried until
+// the lock timeout, then reported as ErrLocked.
+func TestRPMLocks(t *testing.T) {
+	old := lockRetryEvery
+	lockRetryEvery = time.Millisecond
+	defer func() { lockRetryEvery = old }()
+	rpmLock := run.Result{ExitCode: 1, Stdout: []byte("Running transaction check\nTransaction check succeeded.\nRunning transaction test\nTransaction test succeeded.\nRunning transaction\n"),
+		Stderr: []byte("RPM: error: can't create transaction lock on /img/var/lib/rpm/.rpm.lock (Resource temporarily unavailable)\nError: Could not run transaction.\n")}
+	dnfLock := run.Result{ExitCode: 200, Stderr: []byte("RPMDB already locked by 16811\n  The application with PID 16811 is: bash\n")}
+	zypperRPMLock := run.Result{ExitCode: 8, Stdout: []byte("(1/1) Installing: python-azure-agent-9.9.9.9-150100.3.1.noarch [.error]\n"),
+		Stderr: []byte("Installation of python-azure-agent-9.9.9.9-150100.3.1.noarch failed:\nError: Subprocess failed. Error: RPM failed: error: can't create transaction lock on /img/usr/lib/sysimage/rpm/.rpm.lock (Resource temporarily unavailable)\n")}
+	for _, tc := range []struct {
+		desc, tool, pkg string
+		res             run.Result
+	}{
+		{"dnf, rpm lock", "dnf", "WALinuxAgent", rpmLock},
+		{"dnf, its own lock", "dnf", "WALinuxAgent", dnfLock},
+		{"yum, rpm lock", "yum", "WALinuxAgent", rpmLock},
+		{"tdnf, rpm lock", "tdnf", "WALinuxAgent", rpmLock},
+		{"zypper, rpm lock", "zypper", "python-azure-agent", zypperRPMLock},
+	} {
+		t.Run(tc.desc+"/released", func(t *testing.T) {
+			installs := 0
+			f := &run.Fake{Respond: func(c run.Cmd) (run.Result, error) {
+				if contains(c.Argv, "install") {
+					if installs++; installs <= 2 {
+						return tc.res, nil
+					}
+				}
+				return run.Result{}, nil
+			}}
+			m, _ := New(tc.tool, fsroot.New("/"), f, Options{LockTimeout: time.Minute})
+			if err := m.Install(context.Background(), tc.pkg); err != nil {
+				t.Fatal(err)
+			}
+			if installs != 3 {
+				t.Errorf("ran install %d times, want 3 (2 locked, then done)", installs)
+			}
+		})
+		t.Run(tc.desc+"/held past timeout", func(t *testing.T) {
+			f := &run.Fake{Respond: respondTo("install", tc.res)}
+			m, _ := New(tc.tool, fsroot.New("/"), f, Options{LockTimeout: 30 * time.Millisecond})
+			start := time.Now()
+			err := m.Install(context.Background(), tc.pkg)
+			if !errors.Is(err, ErrLocked) {
+				t.Fatalf("err = %v, want ErrLocked", err)
+			}
+			if waited := time.Since(start); waited < 30*time.Millisecond {
+				t.Errorf("gave up after %s, before the 30ms lock timeout", waited)
+			}
+			var ce *CommandError
+			if !errors.As(err, &ce) || ce.ExitCode != tc.res.ExitCode {
+				t.Errorf("err = %v, want the CommandError", err)
+			}
+		})
+	}
+}
+
+// dnf exits 0 when a %post failed; the stderr line is what tells.
+func TestDnfScriptletFailure(t *testing.T) {
+	res := run.Result{Stdout: []byte("  Running scriptlet: WALinuxAgent-9.9.9.9-1.el9.noarch  1/2\nwaagent post: cannot set up /var/lib/waagent (test failure)\nwarning: %post(WALinuxAgent-9.9.9.9-1.el9.noarch) scriptlet failed, exit status 1\nComplete!\n"),
+		Stderr: []byte("Error in POSTIN scriptlet in rpm package WALinuxAgent\n")}
+	f := &run.Fake{Respond: respondTo("install", res)}
+	err := newMgr(t, "dnf", "/", f).Install(context.Background(), "WALinuxAgent")
+	if !errors.Is(err, ErrScriptlet) {
+		t.Fatalf("err = %v, want ErrScriptlet", err)
+	}
+	var ce *CommandError
+	if !errors.As(err, &ce) || !strings.Contains(ce.Tail, "Error in POSTIN scriptlet") {
+		t.Errorf("err = %v, want the CommandError with the message", err)
+	}
+	if n := len(f.Commands()); n != 1 {
+		t.Errorf("ran %d commands, want 1 (no upgrade after a failed scriptlet)", n)
 	}
 }

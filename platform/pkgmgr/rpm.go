@@ -2,6 +2,9 @@ package pkgmgr
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -19,16 +22,35 @@ import (
 // runs install alone.
 //
 // Offline, the tool runs on the host with --installroot=<root>: it then
-// reads the repository configuration and $releasever from the root (the
-// root's system-release package), which is why no --releasever is passed:
-// os-release VERSION_ID is not $releasever on RHEL minor releases, Amazon
-// Linux 2023 or Azure Linux. yum reads its configuration from the host
-// unless told, so it also gets -c <root>/etc/yum.conf.
+// reads the repository configuration from the root (dnf takes
+// etc/dnf/dnf.conf and etc/yum.repos.d from the root when they exist there)
+// and $releasever from the root's system-release package, which is why no
+// --releasever is passed: os-release VERSION_ID is not $releasever on RHEL
+// minor releases, Amazon Linux 2023 or Azure Linux. yum reads its
+// configuration from the host unless told, so it also gets
+// -c <root>/etc/yum.conf. The RPM database, though, is wherever the host's
+// rpm macro %_dbpath says (Debian's and Ubuntu's rpm: ~/.rpmdb, so dnf on
+// such a build host would write a second, empty database into the image's
+// /root/.rpmdb and leave the image's own untouched). So offline runs get
+// HOME set to a private directory whose .rpmmacros sets %_dbpath to the
+// image's database directory (checked with Debian 12's dnf 4.14).
 //
 // Metadata: all three refresh expired repository metadata by themselves, so
-// there is no separate refresh step. Locks: dnf and tdnf wait for each
-// other's runs; yum would wait forever, so it runs with exit_on_lock and is
-// retried until the lock timeout, after which ErrLocked is returned.
+// there is no separate refresh step.
+//
+// Locks: dnf and yum run with exit_on_lock, because without it they wait
+// for another dnf or yum forever ("Waiting for process with pid N to
+// finish."); with it they exit 200 ("RPMDB already locked by N") and are
+// retried until the lock timeout. rpm's own transaction lock
+// (<dbpath>/.rpm.lock) is waited for by rpm only when its standard input is
+// a terminal, which ours never is: the tool fails at once with "can't
+// create transaction lock", before anything is changed, and is retried the
+// same way. After the timeout ErrLocked is returned.
+//
+// Scriptlets: when a package's %post (or another non-fatal scriptlet)
+// fails, dnf and yum still exit 0 and print "Error in POSTIN scriptlet in
+// rpm package X" on stderr; Install then returns ErrScriptlet, because the
+// package is installed but not set up as its maintainers meant.
 type rpmMgr struct {
 	base
 	tool string
@@ -46,15 +68,27 @@ var yumLockMessages = []string{
 // rpmNoMatch are the "no such package" messages of dnf, yum and tdnf.
 var rpmNoMatch = []string{"No matching Packages", "No matching packages", "No match for argument"}
 
-// yumRetryEvery is how often a locked yum is retried.
-var yumRetryEvery = 5 * time.Second
+// dnfLockMessages are what dnf prints, with exit_on_lock, when another
+// dnf holds one of its locks ("RPMDB already locked by 4242").
+var dnfLockMessages = []string{"already locked by"}
+
+// rpmLockMessages are what rpm prints (through dnf, yum, tdnf or zypper)
+// when another process holds the RPM database's transaction lock.
+var rpmLockMessages = []string{"can't create transaction lock on"}
+
+// rpmScriptletMessages are what dnf and yum print (exit 0) when a
+// scriptlet failed but the package was installed.
+var rpmScriptletMessages = []string{" scriptlet in rpm package ", "scriptlet failed, exit status"}
+
+// lockRetryEvery is how often a command that met a held lock is retried.
+var lockRetryEvery = 5 * time.Second
 
 func (m *rpmMgr) Name() string { return m.tool }
 
 // cmd builds `<tool> [global options] <args...>`.
 func (m *rpmMgr) cmd(args ...string) run.Cmd {
 	argv := []string{m.tool}
-	if m.tool == "yum" {
+	if m.tool == "yum" || m.tool == "dnf" {
 		argv = append(argv, "--setopt=exit_on_lock=True")
 	}
 	if m.offline {
@@ -121,6 +155,9 @@ func (m *rpmMgr) Install(ctx context.Context, pkg string) error {
 			return err
 		}
 		if res.ExitCode == 0 {
+			if m.tool != "tdnf" && containsAny(string(res.Stderr), rpmScriptletMessages...) {
+				return both(fmt.Errorf("%s: %w", pkg, ErrScriptlet), fail(c, res))
+			}
 			continue
 		}
 		if i == 0 && containsAny(output(res), rpmNoMatch...) {
@@ -131,26 +168,56 @@ func (m *rpmMgr) Install(ctx context.Context, pkg string) error {
 	return nil
 }
 
-// runLocked runs c; for yum, a lock held by another process is retried
-// every few seconds until the lock timeout, then reported as ErrLocked.
+// runLocked runs c; a lock held by another process (yum's or dnf's own,
+// or rpm's transaction lock) is retried until the lock timeout, then
+// reported as ErrLocked.
 func (m *rpmMgr) runLocked(ctx context.Context, c run.Cmd) (run.Result, error) {
-	deadline := time.Now().Add(m.opts.LockTimeout)
-	for {
-		res, err := m.exec(ctx, c)
-		if err != nil {
-			return res, err
+	return m.retryLocked(ctx, c, m.isLocked, m.withDBPath)
+}
+
+// isLocked reports whether res is a failure because of a held lock.
+func (m *rpmMgr) isLocked(res run.Result) bool {
+	if res.ExitCode == 0 {
+		return false
+	}
+	out := output(res)
+	switch m.tool {
+	case "yum":
+		if containsAny(out, yumLockMessages...) {
+			return true
 		}
-		if res.ExitCode == 0 || m.tool != "yum" || !containsAny(output(res), yumLockMessages...) {
-			return res, nil
-		}
-		if time.Now().Add(yumRetryEvery).After(deadline) {
-			return res, locked(fail(c, res))
-		}
-		m.opts.Log.Info("yum is locked by another process; waiting", "retry_in", yumRetryEvery)
-		if err := run.Sleep(ctx, yumRetryEvery); err != nil {
-			return res, &CommandError{Cmd: c, ExitCode: -1, Tail: res.Tail(tailLines), Err: err}
+	case "dnf":
+		if containsAny(out, dnfLockMessages...) {
+			return true
 		}
 	}
+	return containsAny(out, rpmLockMessages...)
+}
+
+// withDBPath runs c offline with HOME set to a private directory whose
+// .rpmmacros points %_dbpath at the image's RPM database (see rpmMgr).
+func (m *rpmMgr) withDBPath(ctx context.Context, c run.Cmd) (run.Result, error) {
+	if !m.offline {
+		return m.exec(ctx, c)
+	}
+	dbpath, err := pkgdb.RPMDBDir(m.root)
+	if err != nil {
+		return run.Result{}, &CommandError{Cmd: c, ExitCode: -1,
+			Err: fmt.Errorf("refusing to run %s on an image without an RPM database (it would create one where the host's rpm keeps it): %w", m.tool, err)}
+	}
+	if strings.ContainsFunc(dbpath, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '%' }) {
+		return run.Result{}, &CommandError{Cmd: c, ExitCode: -1, Err: fmt.Errorf("RPM database directory %q cannot be passed to rpm as a macro", dbpath)}
+	}
+	home, err := os.MkdirTemp("", "agentkeeper-rpmmacros-")
+	if err != nil {
+		return run.Result{}, &CommandError{Cmd: c, ExitCode: -1, Err: err}
+	}
+	defer os.RemoveAll(home)
+	if err := os.WriteFile(filepath.Join(home, ".rpmmacros"), []byte("%_dbpath "+dbpath+"\n"), 0o600); err != nil {
+		return run.Result{}, &CommandError{Cmd: c, ExitCode: -1, Err: err}
+	}
+	c.Env = append(append([]string(nil), c.Env...), "HOME="+home)
+	return m.exec(ctx, c)
 }
 
 // parseRPMList reads `dnf|yum list --showduplicates <pkg>` or `tdnf list

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -13,15 +14,25 @@ import (
 )
 
 // zypper drives zypper on SUSE. Offline it gets --root <root>, so the
-// image's repositories and RPM database are used. zypper waits for another
-// zypper's lock up to ZYPP_LOCK_TIMEOUT seconds (libzypp) and then exits 7.
-// Repository keys are never imported automatically: a repository whose key
-// is not trusted yet makes the refresh fail, as it should.
+// image's repositories (etc/zypp/repos.d), its lock (run/zypp.pid) and its
+// RPM database are used: libzypp finds the database in the root
+// (usr/lib/sysimage/rpm or var/lib/rpm) and hands rpm --dbpath itself
+// (checked with Debian 12's zypper 1.14 / libzypp 17.22). zypper waits for
+// another zypper's lock up to ZYPP_LOCK_TIMEOUT seconds (libzypp) and then
+// exits 7. rpm's transaction lock is another matter: rpm, run by libzypp
+// without a terminal, fails at once ("can't create transaction lock"),
+// zypper exits 8 with nothing installed, and the install is retried until
+// the lock timeout. A failed %post makes zypper exit 107 with the package
+// installed: ErrScriptlet. Repository keys are never imported
+// automatically: a repository whose key is not trusted yet makes the
+// refresh fail, as it should.
 type zypper struct{ base }
 
 // zypper exit codes (zypper(8) "EXIT CODES").
 const (
 	zypperExitLocked        = 7
+	zypperExitCommit        = 8
+	zypperExitScriptFailed  = 107
 	zypperExitCapNotFound   = 104
 	zypperExitReposSkipped  = 106
 	zypperExitRebootNeeded  = 102
@@ -72,6 +83,8 @@ func (z *zypper) check(c run.Cmd, res run.Result, pkg string, okCodes ...int) er
 		return locked(fail(c, res))
 	case zypperExitCapNotFound:
 		return both(notOffered(pkg), fail(c, res))
+	case zypperExitScriptFailed:
+		return both(fmt.Errorf("%s: %w", pkg, ErrScriptlet), fail(c, res))
 	}
 	return fail(c, res)
 }
@@ -133,7 +146,9 @@ func (z *zypper) Install(ctx context.Context, pkg string) error {
 		return err
 	}
 	c := z.installCmd(pkg)
-	res, err := z.exec(ctx, c)
+	res, err := z.retryLocked(ctx, c, func(res run.Result) bool {
+		return res.ExitCode == zypperExitCommit && containsAny(output(res), rpmLockMessages...)
+	}, z.exec)
 	if err != nil {
 		return err
 	}
