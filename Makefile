@@ -29,7 +29,7 @@ test:
 	step "unit and real-database tests" $(MAKE) --no-print-directory unit; \
 	step "fuzz every parser ($(FUZZTIME) each)" $(MAKE) --no-print-directory fuzz; \
 	step "Debian 12 image end-to-end" $(MAKE) --no-print-directory e2e-debian; \
-	step "RPM distributions end-to-end (real RPM databases)" $(MAKE) --no-print-directory e2e-rpm; \
+	step "RPM distributions end-to-end (real RPM databases, real dnf and zypper)" $(MAKE) --no-print-directory e2e-rpm; \
 	step "packages: build, install, upgrade, remove" $(MAKE) --no-print-directory package-test; \
 	step "Ansible playbook and Packer provisioning in Debian 12 roots" $(MAKE) --no-print-directory ansible-test packer-test; \
 	step "Windows under Wine" $(MAKE) --no-print-directory e2e-wine; \
@@ -65,7 +65,7 @@ e2e-debian: build
 	AGENTKEEPER_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -v ./e2e/debiantest/
 
 e2e-rpm: build
-	AGENTKEEPER_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -v ./e2e/rpmtest/
+	AGENTKEEPER_E2E=1 AGENTKEEPER_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -v ./e2e/rpmtest/
 
 e2e-wine:
 	bash e2e/wine/run-tests.sh

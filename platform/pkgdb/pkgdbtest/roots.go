@@ -159,7 +159,9 @@ var (
 )
 
 // RequireRepoTools fails the test when dnf, zypper or createrepo_c (or
-// rpm and rpmbuild) is missing: make test installs them.
+// rpm and rpmbuild) is missing: make test installs them. Without root it
+// fails under AGENTKEEPER_E2E=1 (make unit, make e2e-rpm) and skips
+// otherwise.
 func RequireRepoTools(t *testing.T) {
 	t.Helper()
 	RequireRPM(t)
@@ -169,7 +171,12 @@ func RequireRepoTools(t *testing.T) {
 		}
 	}
 	if os.Geteuid() != 0 {
-		t.Fatal("installing into RPM roots needs root (rpm chroots into the root for scriptlets)")
+		// As in the other tests that need root: make unit and make test
+		// (AGENTKEEPER_E2E=1) fail, a developer's plain go test skips.
+		if os.Getenv("AGENTKEEPER_E2E") == "1" {
+			t.Fatal("AGENTKEEPER_E2E=1 but not running as root: installing into RPM roots needs it (rpm chroots into the root for scriptlets)")
+		}
+		t.Skip("skipped: not running as root (rpm chroots into the root for scriptlets); make test runs it")
 	}
 }
 
