@@ -24,6 +24,8 @@ type Spec struct {
 	// HostFiles maps a path in the package to a file of this machine
 	// copied there (a shell and its libraries for scriptlets).
 	HostFiles map[string]string
+	// Links maps a path in the package to a symbolic link's target.
+	Links map[string]string
 	// Config lists paths of Files marked %config(noreplace).
 	Config []string
 	// Provides are extra Provides: lines ("system-release(releasever) = 9").
@@ -61,6 +63,16 @@ func Build(t *testing.T, s Spec) string {
 			t.Fatal(err)
 		}
 		writeFile(t, filepath.Join(tree, p), b, fi.Mode().Perm())
+		paths = append(paths, p)
+	}
+	for p, target := range s.Links {
+		link := filepath.Join(tree, p)
+		if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(target, link); err != nil {
+			t.Fatal(err)
+		}
 		paths = append(paths, p)
 	}
 	sort.Strings(paths)
@@ -125,6 +137,9 @@ type Distro struct {
 	// Agent is the agent's package name; AgentRelease the release part of
 	// its test builds (the distribution's habit).
 	Agent, AgentRelease string
+	// Python is the version of the distribution's python3 ("3.9"), the
+	// agent's interpreter.
+	Python string
 	// Zypper is true for SUSE (zypper, etc/zypp/repos.d), false for the
 	// Red Hat family (dnf, etc/yum.repos.d).
 	Zypper bool
@@ -143,19 +158,19 @@ var (
 	RHEL9 = Distro{Desc: "RHEL 9",
 		OSRelease:  "NAME=\"Red Hat Enterprise Linux\"\nVERSION=\"9.4 (Plow)\"\nID=\"rhel\"\nID_LIKE=\"fedora\"\nVERSION_ID=\"9.4\"\nPRETTY_NAME=\"Red Hat Enterprise Linux 9.4 (Plow)\"\n",
 		ReleasePkg: "redhat-release", ReleaseVer: "9.4", Releasever: "9",
-		DBPath: "/var/lib/rpm", Agent: "WALinuxAgent", AgentRelease: "1.el9"}
+		DBPath: "/var/lib/rpm", Agent: "WALinuxAgent", AgentRelease: "1.el9", Python: "3.9"}
 	Rocky8 = Distro{Desc: "Rocky Linux 8",
 		OSRelease:  "NAME=\"Rocky Linux\"\nVERSION=\"8.9 (Green Obsidian)\"\nID=\"rocky\"\nID_LIKE=\"rhel centos fedora\"\nVERSION_ID=\"8.9\"\nPRETTY_NAME=\"Rocky Linux 8.9 (Green Obsidian)\"\n",
 		ReleasePkg: "rocky-release", ReleaseVer: "8.9", Releasever: "8",
-		DBPath: "/var/lib/rpm", Agent: "WALinuxAgent", AgentRelease: "1.el8"}
+		DBPath: "/var/lib/rpm", Agent: "WALinuxAgent", AgentRelease: "1.el8", Python: "3.6"}
 	SLES15 = Distro{Desc: "SLES 15 SP5",
 		OSRelease:  "NAME=\"SLES\"\nVERSION=\"15-SP5\"\nVERSION_ID=\"15.5\"\nPRETTY_NAME=\"SUSE Linux Enterprise Server 15 SP5\"\nID=\"sles\"\nID_LIKE=\"suse\"\n",
 		ReleasePkg: "sles-release", ReleaseVer: "15.5", Releasever: "15.5",
-		DBPath: "/usr/lib/sysimage/rpm", Agent: "python-azure-agent", AgentRelease: "150100.3.1", Zypper: true}
+		DBPath: "/usr/lib/sysimage/rpm", Agent: "python-azure-agent", AgentRelease: "150100.3.1", Python: "3.6", Zypper: true}
 	Leap15 = Distro{Desc: "openSUSE Leap 15.5",
 		OSRelease:  "NAME=\"openSUSE Leap\"\nVERSION=\"15.5\"\nID=\"opensuse-leap\"\nID_LIKE=\"suse opensuse\"\nVERSION_ID=\"15.5\"\nPRETTY_NAME=\"openSUSE Leap 15.5\"\n",
 		ReleasePkg: "openSUSE-release", ReleaseVer: "15.5", Releasever: "15.5",
-		DBPath: "/usr/lib/sysimage/rpm", Agent: "python-azure-agent", AgentRelease: "lp155.1.1", Zypper: true}
+		DBPath: "/usr/lib/sysimage/rpm", Agent: "python-azure-agent", AgentRelease: "lp155.1.1", Python: "3.6", Zypper: true}
 )
 
 // RequireRepoTools fails the test when dnf, zypper or createrepo_c (or
@@ -183,7 +198,8 @@ func RequireRepoTools(t *testing.T) {
 // BaseSpec is d's release package: etc/os-release, the system-release
 // provides dnf reads $releasever from, this machine's /bin/sh with the
 // libraries it loads (so that rpm can run scriptlets inside the root) and a
-// stand-in /usr/bin/python3 for the agent's dependency.
+// stand-in /usr/bin/python3.X with the /usr/bin/python3 link for the
+// agent's dependency.
 func BaseSpec(t *testing.T, d Distro) Spec {
 	t.Helper()
 	host, err := shellFiles()
@@ -191,8 +207,12 @@ func BaseSpec(t *testing.T, d Distro) Spec {
 		t.Fatal(err)
 	}
 	return Spec{Name: d.ReleasePkg, Version: d.ReleaseVer, Release: "1",
-		Provides: []string{"system-release", "system-release(releasever) = " + d.Releasever},
-		Files:    map[string]string{"/etc/os-release": d.OSRelease, "/usr/bin/python3": "#!stand-in for python3\n"},
+		// python(abi): what rpm's python.attr makes the agent's
+		// site-packages files require (python3-libs provides it).
+		Provides: []string{"system-release", "system-release(releasever) = " + d.Releasever, "python(abi) = " + d.Python},
+		Files: map[string]string{"/etc/os-release": d.OSRelease,
+			"/usr/bin/python" + d.Python: "#!stand-in for python" + d.Python + "\n"},
+		Links: map[string]string{"/usr/bin/python3": "python" + d.Python},
 		// rpm's autodeps would make the shell need the host's libc by soname.
 		HostFiles: host, NoAutoDeps: true}
 }
@@ -225,7 +245,8 @@ func shellFiles() (map[string]string, error) {
 }
 
 // AgentSpec is d's agent package at version: /usr/sbin/waagent (a python3
-// script, so rpm makes it require /usr/bin/python3), its systemd unit and
+// script, so rpm makes it require /usr/bin/python3), the azurelinuxagent
+// package in python3.X's site-packages, its systemd unit and
 // /etc/waagent.conf. Its %post writes /etc/waagent-post.ran; with failPost it
 // prints a message and exits 1 instead.
 func AgentSpec(d Distro, version string, failPost bool) Spec {
@@ -234,6 +255,8 @@ func AgentSpec(d Distro, version string, failPost bool) Spec {
 			"/usr/sbin/waagent":                       "#!/usr/bin/python3\n# WALinuxAgent " + version + " (test build)\n",
 			"/usr/lib/systemd/system/waagent.service": "[Unit]\nDescription=Azure Linux Agent\n[Service]\nExecStart=/usr/bin/python3 -u /usr/sbin/waagent -daemon\n[Install]\nWantedBy=multi-user.target\n",
 			"/etc/waagent.conf":                       "Provisioning.Agent=auto\nExtensions.Enabled=y\nAutoUpdate.Enabled=y\n",
+			"/usr/lib/python" + d.Python + "/site-packages/azurelinuxagent/__init__.py":       "",
+			"/usr/lib/python" + d.Python + "/site-packages/azurelinuxagent/common/version.py": "AGENT_VERSION = '" + version + "'\n",
 		},
 		Config: []string{"/etc/waagent.conf"},
 		// Shell builtins only: the root has /bin/sh but no coreutils.
