@@ -79,16 +79,18 @@ bench: build
 	BENCH_RUNS=$${BENCH_RUNS:-5} bash e2e/debian/bench-ensure.sh $(CURDIR)/$(BIN)
 	$(GO) test -run='^$$' -bench=. -benchmem $$($(GO) list ./... | grep -v /e2e/)
 
-# .deb and .rpm for linux/amd64 and linux/arm64 into dist/ (nfpm pinned in the script).
+# Every package into dist/: .deb and .rpm for linux/amd64 and linux/arm64 (nfpm pinned in the
+# script), with man pages, shell completions and the README, and the Windows .msi (wixl).
 package:
 	bash scripts/package.sh
+	bash scripts/package-msi.sh
 
 # Install, upgrade (config kept) and remove the .deb in a fresh Debian 12 root; fails, never skips.
 package-test:
 	bash e2e/debian/mkroot.sh build base
 	bash scripts/package-test.sh
 
-# Windows MSI (wixl) into dist/.
+# The Windows MSI alone (wixl) into dist/.
 package-msi:
 	bash scripts/package-msi.sh
 

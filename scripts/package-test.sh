@@ -7,6 +7,8 @@
 #      with `chroot ROOT dpkg -i`: the binary, the config, the unit and its
 #      multi-user.target.wants link are there, and `agentkeeper check --json`
 #      inside the root prints a report (exit 0 or 1: the root has no agent);
+#      the man pages, the bash/zsh/fish completions and the README are there,
+#      bash's completion loads and `agentkeeper __complete` answers;
 #   3. edits /etc/agentkeeper/config.yaml and upgrades to 0.0.2: the edit
 #      is kept and the new binary reads it;
 #   4. removes the package: binary, unit and link are gone, the edited config
@@ -57,9 +59,37 @@ check_installed() { # check_installed VERSION
 	[ -L "$root$link" ] && [ "$(readlink "$root$link")" = "$unit" ] || { echo "$link missing or wrong"; return 1; }
 	[ -f "$root$conf" ] || { echo "$conf missing"; return 1; }
 	inroot dpkg-query -W -f '${Conffiles}\n' agentkeeper | grep -q " $conf " || { echo "$conf is not a conffile"; return 1; }
+	check_docs || return 1
 	local v
 	v=$(inroot agentkeeper version) || return 1
 	[ "$v" = "agentkeeper v$1-test" ] || { echo "version: $v"; return 1; }
+}
+
+man1=/usr/share/man/man1
+bashcomp=/usr/share/bash-completion/completions/agentkeeper
+zshcomp=/usr/share/zsh/vendor-completions/_agentkeeper
+fishcomp=/usr/share/fish/vendor_completions.d/agentkeeper.fish
+readme=/usr/share/doc/agentkeeper/README.md
+
+# check_docs: the man pages (agentkeeper(1) and one per command), the bash, zsh
+# and fish completions and the README are installed; bash's completion loads
+# and agentkeeper completes a command name through it.
+check_docs() {
+	local f c
+	for f in "$man1/agentkeeper.1.gz" "$bashcomp" "$zshcomp" "$fishcomp" "$readme"; do
+		[ -s "$root$f" ] || { echo "$f missing or empty"; return 1; }
+	done
+	gzip -dc "$root$man1/agentkeeper.1.gz" | grep -q '^\.TH "AGENTKEEPER" "1"' || { echo "agentkeeper.1 is not a man page"; return 1; }
+	for c in check ensure run service summarize version; do
+		gzip -dc "$root$man1/agentkeeper-$c.1.gz" | grep -q "agentkeeper $c" || { echo "no man page for agentkeeper $c"; return 1; }
+	done
+	grep -q '^## Exit codes' "$root$readme" || { echo "$readme is not the README"; return 1; }
+	inroot bash -c "source $bashcomp && declare -F __start_agentkeeper" >/dev/null || { echo "bash completion does not load"; return 1; }
+	grep -q '^#compdef agentkeeper' "$root$zshcomp" || { echo "$zshcomp: no #compdef"; return 1; }
+	grep -q 'complete -c agentkeeper' "$root$fishcomp" || { echo "$fishcomp: no complete -c"; return 1; }
+	# What every completion script asks the binary: `agentkeeper __complete WORD`.
+	inroot agentkeeper __complete su 2>/dev/null | grep -qx $'summarize\t.*' ||
+		{ inroot agentkeeper __complete su; echo "agentkeeper __complete su does not offer summarize"; return 1; }
 }
 
 check_runs() { # check_runs: check --json inside the root prints a readable report
@@ -80,13 +110,17 @@ check_runs() { # check_runs: check --json inside the root prints a readable repo
 rpm_arch() { case "$arch" in amd64) echo x86_64 ;; arm64) echo aarch64 ;; *) echo "$arch" ;; esac; }
 
 check_rpm() { # check_rpm RPM VERSION: metadata, file list with flags, scripts
-	local f="$1" got
+	local f="$1" got s p
 	got=$(rpm -qp --nosignature --qf '%{NAME} %{VERSION}-%{RELEASE}\n' "$f") || return 1
 	[ "$got" = "agentkeeper $2-1" ] || { echo "rpm metadata: $got"; return 1; }
 	got=$(rpm -qp --nosignature --qf '[%{FILENAMES} %{FILEFLAGS:fflags}\n]' "$f") || return 1
 	grep -qx '/usr/bin/agentkeeper ' <<<"$got" || { echo "rpm files: $got"; return 1; }
 	grep -qx '/usr/lib/systemd/system/agentkeeper.service ' <<<"$got" || { echo "rpm files: $got"; return 1; }
 	grep -qx "$conf cn" <<<"$got" || { echo "rpm: $conf is not %config(noreplace): $got"; return 1; }
+	for p in "$man1/agentkeeper.1.gz" "$man1/agentkeeper-ensure.1.gz" "$bashcomp" /usr/share/zsh/site-functions/_agentkeeper "$fishcomp"; do
+		grep -qx "$p " <<<"$got" || { echo "rpm: $p missing: $got"; return 1; }
+	done
+	grep -qx "$readme d" <<<"$got" || { echo "rpm: $readme is not %doc: $got"; return 1; }
 	got=$(rpm -qp --nosignature --scripts "$f") || return 1
 	for s in postinstall preuninstall postuninstall; do
 		grep -q "^$s scriptlet" <<<"$got" || { echo "rpm: no $s scriptlet"; return 1; }
@@ -120,10 +154,10 @@ check_purged() {
 }
 
 step "build 0.0.1 and 0.0.2 ($arch)" eval 'build 0.0.1 "$work/old" && build 0.0.2 "$work/new"'
-step "rpm -qp: metadata, files, config, scripts" check_rpm "$work/new/agentkeeper-0.0.2-1.$(rpm_arch).rpm" 0.0.2
+step "rpm -qp: metadata, files, docs, config, scripts" check_rpm "$work/new/agentkeeper-0.0.2-1.$(rpm_arch).rpm" 0.0.2
 step "fresh Debian 12 root" bash e2e/debian/mkroot.sh unpack base "$root"
 step "dpkg -i 0.0.1" dpkg_i "$work/old/agentkeeper_0.0.1-1_$arch.deb"
-step "installed: binary, conffile, unit, link" check_installed 0.0.1
+step "installed: binary, conffile, unit, link, docs" check_installed 0.0.1
 step "chroot agentkeeper check --json" check_runs
 step "edit $conf" edit_config
 step "upgrade: dpkg -i 0.0.2" dpkg_i "$work/new/agentkeeper_0.0.2-1_$arch.deb"

@@ -80,6 +80,15 @@ fi
 export VERSION="$pkgver" MAINTAINER="${MAINTAINER:-agentkeeper maintainers <maintainers@agentkeeper.invalid>}"
 mkdir -p "$dist"
 t0=$(date +%s.%N)
+# Man pages and shell completions, from the command tree (the hidden
+# `agentkeeper gen-docs`), by a build for this machine; the pages' date is
+# SOURCE_DATE_EPOCH and gzip -n stores no name or time: reproducible.
+docs=bin/docs
+rm -rf "$docs"
+CGO_ENABLED=0 GOFLAGS=-buildvcs=false "$go" build -trimpath -ldflags "-X main.version=$version" \
+	-o bin/gen-docs/agentkeeper ./cmd/agentkeeper || die "go build for gen-docs failed"
+bin/gen-docs/agentkeeper gen-docs "$docs" || die "agentkeeper gen-docs failed"
+gzip -9n "$docs"/man1/*.1 || die "gzip of the man pages failed"
 for arch in $arches; do
 	out="bin/linux-$arch/agentkeeper"
 	CGO_ENABLED=0 GOOS=linux GOARCH="$arch" GOFLAGS=-buildvcs=false "$go" build -trimpath \

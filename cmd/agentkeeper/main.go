@@ -105,7 +105,7 @@ Exit codes: 0 ready, 1 not ready, 2 usage, config or internal error,
 	config.AddFlags(pf, "log.level")
 	root.AddCommand(a.checkCommand(), a.ensureCommand(), a.versionCommand())
 	root.AddCommand(a.runCommand(), a.serviceCommand())
-	root.AddCommand(a.summarizeCommand())
+	root.AddCommand(a.summarizeCommand(), a.genDocsCommand())
 	return root
 }
 
