@@ -15,3 +15,8 @@ const IDNetworkIMDS CheckID = "network.imds"
 
 var _ = declare(Def{ID: IDNetworkIMDS, Title: "the Instance Metadata Service (169.254.169.254) answers",
 	Severity: StatusWarn, OS: []string{FamilyLinux, FamilyWindows}, Live: true, Doc: docIMDS})
+
+const IDNetworkProxy CheckID = "network.proxy"
+
+var _ = declare(Def{ID: IDNetworkProxy, Title: "the proxy the agent uses needs no credentials (and, on Linux, Python 2.7 or later)",
+	Severity: StatusFail, OS: []string{FamilyLinux, FamilyWindows}, Live: true, Image: true, Doc: docAgentProxy, Probe: networkProxyProbe})

@@ -61,6 +61,10 @@ type Options struct {
 	WinService func(name string) (service.State, error)
 	// Skip turns checks into "skip" (config checks.skip).
 	Skip map[CheckID]bool
+
+	// agentProxy, when set, replaces reading the agent's proxy for the
+	// WireServer probe (tests of a live root cannot write its files).
+	agentProxy func(host string) (ProxySetting, bool)
 }
 
 // live reports whether the root is the running system.

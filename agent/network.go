@@ -2,14 +2,26 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
 )
+
+// urlErr drops the *url.Error wrapper's URL (already in the message) so a
+// proxy URL inside it is never repeated.
+func urlErr(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
 
 // NewHTTPClient returns a client for the network checks. A process builds
 // one and passes it in Options.HTTP to every inspection, so that the service
@@ -51,7 +63,9 @@ func networkChecks(ctx context.Context, o *Options, rep *Report) {
 		return
 	}
 	e := o.Endpoints
-	probe(ctx, o, rep, IDNetworkWireServer, strings.TrimRight(e.WireServer, "/")+"/?comp=versions", nil, StatusFail,
+	wire := strings.TrimRight(e.WireServer, "/") + "/?comp=versions"
+	client, via := wireServerClient(o, rep, wire)
+	probeWith(ctx, o, client, via, rep, IDNetworkWireServer, wire, nil, StatusFail,
 		"allow outbound traffic to 168.63.129.16 on ports 80, 443 and 32526 (firewall, proxy settings, routes)")
 	probe(ctx, o, rep, IDNetworkHostGAPlugin, strings.TrimRight(e.HostGAPlugin, "/")+"/health", nil, StatusFail,
 		"allow outbound traffic to 168.63.129.16 port 32526")
@@ -61,6 +75,46 @@ func networkChecks(ctx context.Context, o *Options, rep *Report) {
 }
 
 func probe(ctx context.Context, o *Options, rep *Report, id CheckID, url string, hdr map[string]string, bad Status, fix string) {
+	probeWith(ctx, o, o.HTTP, "", rep, id, url, hdr, bad, fix)
+}
+
+// wireServerClient returns the client that reaches the WireServer the way
+// the agent does: through the agent's proxy (HttpProxy.Host, the unit's
+// http_proxy, Windows' WinHTTP proxy) unless its bypass list names the
+// host, else directly. via says which, for the message ("" when direct).
+// Credentials are never sent (the agent does not send them either).
+func wireServerClient(o *Options, rep *Report, target string) (*http.Client, string) {
+	u, err := url.Parse(target)
+	if err != nil {
+		return o.HTTP, ""
+	}
+	var p ProxySetting
+	var ok bool
+	if o.agentProxy != nil {
+		p, ok = o.agentProxy(u.Hostname())
+	} else if rep.OS.Family == FamilyWindows {
+		ps, w, _ := windowsProxies(o.Registry)
+		if !w.Bypassed(u.Hostname()) {
+			p, ok = agentHTTPProxy(ps, "", u.Hostname())
+			if h := w.ProxyFor("http"); ok && h != "" {
+				p = ParseProxy(regWinHTTPValue, p.Source, h)
+			}
+		}
+	} else {
+		ps, noProxy, _ := linuxProxies(o.Root, rep.Agent.Service)
+		p, ok = agentHTTPProxy(ps, noProxy, u.Hostname())
+	}
+	if !ok || p.URL == nil {
+		return o.HTTP, ""
+	}
+	// One request per inspection: no connection is kept for the next one.
+	tr := &http.Transport{Proxy: http.ProxyURL(p.URL), DisableKeepAlives: true,
+		DialContext:         (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
+		TLSHandshakeTimeout: 10 * time.Second, ResponseHeaderTimeout: 30 * time.Second}
+	return &http.Client{Transport: tr}, " via the agent's proxy " + p.Masked + " (" + p.Name + ")"
+}
+
+func probeWith(ctx context.Context, o *Options, client *http.Client, via string, rep *Report, id CheckID, url string, hdr map[string]string, bad Status, fix string) {
 	ctx, cancel := context.WithTimeout(ctx, o.Endpoints.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -71,16 +125,16 @@ func probe(ctx context.Context, o *Options, rep *Report, id CheckID, url string,
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
-	resp, err := o.HTTP.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
-		rep.Add(Check{ID: id, Status: bad, Message: fmt.Sprintf("GET %s: %v", url, err), Fix: fix})
+		rep.Add(Check{ID: id, Status: bad, Message: fmt.Sprintf("GET %s%s: %v", url, via, urlErr(err)), Fix: fix})
 		return
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		rep.Add(Check{ID: id, Status: bad, Message: fmt.Sprintf("GET %s: HTTP %d", url, resp.StatusCode), Fix: fix})
+		rep.Add(Check{ID: id, Status: bad, Message: fmt.Sprintf("GET %s%s: HTTP %d", url, via, resp.StatusCode), Fix: fix})
 		return
 	}
-	rep.Add(Check{ID: id, Status: StatusPass, Message: "GET " + url + ": 200 OK"})
+	rep.Add(Check{ID: id, Status: StatusPass, Message: "GET " + url + via + ": 200 OK"})
 }
