@@ -37,8 +37,23 @@ type Modules struct {
 	// Builtin maps each wanted module that the image's modules.builtin
 	// lists (compiled into the kernel) to that list's path.
 	Builtin map[string]string
+	// Builder is the tool that made the image, told by its own files:
+	// "dracut" (usr/lib/dracut), "initramfs-tools" (conf/initramfs.conf,
+	// scripts/init-top), or "" when no entry read said so.
+	Builder string
 	// Summary is what the walk read.
 	Summary Summary
+}
+
+// builderOf names the initramfs generator an entry belongs to, if any.
+func builderOf(name string) string {
+	switch {
+	case strings.HasPrefix(name, "usr/lib/dracut/"), strings.HasPrefix(name, "lib/dracut/"):
+		return "dracut"
+	case name == "conf/initramfs.conf", strings.HasPrefix(name, "scripts/init-top/"):
+		return "initramfs-tools"
+	}
+	return ""
 }
 
 // Has reports whether module is in the image as a file or listed as built in.
@@ -65,6 +80,9 @@ func FindModules(r io.Reader, lim Limits, kver string, names []string) (Modules,
 	sum, err := Walk(r, lim, func(h Header, body io.Reader) (bool, error) {
 		if left == 0 {
 			return true, nil
+		}
+		if m.Builder == "" {
+			m.Builder = builderOf(h.Name)
 		}
 		if !h.Regular() || !underKernel(h.Name, kver) {
 			return false, nil
