@@ -51,7 +51,8 @@ const (
 	Unreadable State = "unreadable"
 )
 
-// Host is a listed host that is not ready or deferred.
+// Host is one host's report: listed when it is not ready or deferred, and
+// passed to OnHost for every readable report.
 type Host struct {
 	// Name is the report's hostname, or the file's base name when the
 	// report has none.
@@ -59,8 +60,10 @@ type Host struct {
 	State State  `json:"state"`
 	// Failing holds the ids of the failed checks (at most 32).
 	Failing []string `json:"failing"`
-	// AgentVersion is agent.version ("" when not installed).
+	// AgentVersion is agent.version ("" when not installed; null in JSON).
 	AgentVersion string `json:"agent_version"`
+	// OS is the report's os.id and os.version ("debian 12"; "" when unknown).
+	OS string `json:"os"`
 	// Outcome is ensure's outcome for `ensure --json` files, else "".
 	Outcome string `json:"outcome,omitempty"`
 	// File is where the report was read.
@@ -98,8 +101,14 @@ type Summary struct {
 	Problems        []Problem
 	ProblemsOmitted int
 	// Versions counts agent.version over every readable report; "(none)"
-	// counts reports without a version.
+	// counts reports without a version (null in JSON).
 	Versions map[string]int
+
+	// OnHost, when set, is called with every readable report's host as it
+	// is added (ready ones too, none omitted), and OnProblem with every
+	// unreadable file: for output that streams one row per file (StreamCSV).
+	OnHost    func(Host)
+	OnProblem func(Problem)
 
 	buf bytes.Buffer
 }
@@ -119,6 +128,10 @@ type report struct {
 	Agent    struct {
 		Version string `json:"version"`
 	} `json:"agent"`
+	OS struct {
+		ID      string `json:"id"`
+		Version string `json:"version"`
+	} `json:"os"`
 }
 
 type reportCheck struct {
@@ -268,21 +281,37 @@ func (s *Summary) count(name string, rep *report, state State, outcome string) S
 	switch state {
 	case Ready:
 		s.ReadyN++
-		return state
 	case Deferred:
 		s.DeferredN++
 	default:
 		s.NotReadyN++
 	}
-	if len(s.Hosts) >= s.maxListed() {
+	listed := state != Ready
+	if listed && len(s.Hosts) >= s.maxListed() {
 		s.HostsOmitted++
+		listed = false
+	}
+	if !listed && s.OnHost == nil {
 		return state
 	}
+	h := hostOf(name, rep, state, outcome)
+	if s.OnHost != nil {
+		s.OnHost(h)
+	}
+	if listed {
+		s.Hosts = append(s.Hosts, h)
+	}
+	return state
+}
+
+// hostOf is the Host of one readable report, its fields clipped.
+func hostOf(name string, rep *report, state State, outcome string) Host {
 	h := Host{
 		Name:         clip(rep.Hostname),
 		State:        state,
 		Failing:      []string{},
 		AgentVersion: clip(rep.Agent.Version),
+		OS:           clip(strings.TrimSpace(rep.OS.ID + " " + rep.OS.Version)),
 		Outcome:      clip(outcome),
 		File:         name,
 	}
@@ -304,8 +333,7 @@ func (s *Summary) count(name string, rep *report, state State, outcome string) S
 			h.Failing = append(h.Failing, clip(c.ID))
 		}
 	}
-	s.Hosts = append(s.Hosts, h)
-	return state
+	return h
 }
 
 // AddError counts name as unreadable because of err (a file that could
@@ -313,6 +341,9 @@ func (s *Summary) count(name string, rep *report, state State, outcome string) S
 func (s *Summary) AddError(name string, err error) State {
 	s.Total++
 	s.UnreadableN++
+	if s.OnProblem != nil {
+		s.OnProblem(Problem{File: name, Reason: clip(err.Error())})
+	}
 	if len(s.Problems) >= s.maxListed() {
 		s.ProblemsOmitted++
 		return Unreadable

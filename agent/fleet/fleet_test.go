@@ -224,17 +224,77 @@ func TestCapsAndRender(t *testing.T) {
 		t.Errorf("JSON:\n%s", js.String())
 	}
 
+	if strings.Contains(js.String(), noVersion) {
+		t.Errorf("JSON says %q:\n%s", noVersion, js.String())
+	}
+}
+
+// TestStreamCSV: one row per report file as it is added — ready hosts too,
+// none omitted past MaxListed — with the OS, and unreadable files with
+// their reason.
+func TestStreamCSV(t *testing.T) {
 	var c bytes.Buffer
-	if err := s.WriteCSV(&c); err != nil {
+	s := &Summary{MaxListed: 1}
+	done := s.StreamCSV(&c)
+	s.Add("r/a.json", strings.NewReader(mustJSON(t, sampleReport("a", "2.2.45", "agent.version", "agent.service"))))
+	s.Add("r/b.json", strings.NewReader(mustJSON(t, sampleReport("b", "2.2.45", "agent.version"))))
+	s.Add("r/c.json", strings.NewReader(mustJSON(t, sampleReport("c", "2.7.3.0"))))
+	s.Add("r/d.json", strings.NewReader(ensureOutput(t, sampleReport("d", ""), "deferred")))
+	s.Add("r/bad.json", strings.NewReader("{"))
+	if err := done(); err != nil {
 		t.Fatal(err)
 	}
 	rows, err := csv.NewReader(&c).ReadAll()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(rows[0], CSVHeader) || len(rows) != 1+3+3+1 || rows[1][0] != "h0" || rows[1][2] != "agent.version" ||
-		rows[4][1] != "unreadable" || rows[7][1] != "omitted" {
-		t.Errorf("CSV rows: %q", rows)
+	want := [][]string{
+		CSVHeader,
+		{"a", "not-ready", "agent.version agent.service", "2.2.45", "debian 12", "", "r/a.json", ""},
+		{"b", "not-ready", "agent.version", "2.2.45", "debian 12", "", "r/b.json", ""},
+		{"c", "ready", "", "2.7.3.0", "debian 12", "", "r/c.json", ""},
+		{"d", "deferred", "", "", "debian 12", "deferred", "r/d.json", ""},
+		{"", "unreadable", "", "", "", "", "r/bad.json", "not JSON: truncated"},
+	}
+	if len(rows) != len(want) {
+		t.Fatalf("%d rows, want %d: %q", len(rows), len(want), rows)
+	}
+	for i := range want {
+		if !slices.Equal(rows[i], want[i]) {
+			t.Errorf("row %d: %q, want %q", i, rows[i], want[i])
+		}
+	}
+	// The JSON listing is still capped.
+	if len(s.Hosts) != 1 || s.HostsOmitted != 2 {
+		t.Errorf("listed %d, omitted %d", len(s.Hosts), s.HostsOmitted)
+	}
+}
+
+// TestJSONMissingVersionNull: a host without an agent version has
+// agent_version null, and the versions list counts it under null.
+func TestJSONMissingVersionNull(t *testing.T) {
+	s := &Summary{}
+	s.Add("x.json", strings.NewReader(`{"ready":false,"hostname":"x","checks":[{"id":"agent.installed","status":"fail"}]}`))
+	var js bytes.Buffer
+	if err := s.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Hosts []struct {
+			AgentVersion *string `json:"agent_version"`
+			OS           *string `json:"os"`
+		}
+		Versions []struct {
+			Version *string
+			Count   int
+		}
+	}
+	if err := json.Unmarshal(js.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Hosts) != 1 || got.Hosts[0].AgentVersion != nil || got.Hosts[0].OS != nil ||
+		len(got.Versions) != 1 || got.Versions[0].Version != nil || got.Versions[0].Count != 1 {
+		t.Errorf("JSON:\n%s", js.String())
 	}
 }
 
@@ -243,7 +303,7 @@ func TestEmptyAndAllReady(t *testing.T) {
 	if s.AllReady() {
 		t.Error("an empty summary is all ready")
 	}
-	for _, f := range []func(io.Writer) error{s.WriteText, s.WriteJSON, s.WriteCSV} {
+	for _, f := range []func(io.Writer) error{s.WriteText, s.WriteJSON} {
 		if err := f(io.Discard); err != nil {
 			t.Error(err)
 		}
@@ -256,11 +316,12 @@ func TestEmptyAndAllReady(t *testing.T) {
 
 func TestCSVInjection(t *testing.T) {
 	s := &Summary{}
-	s.Add("=cmd.json", strings.NewReader(`{"ready":false,"hostname":"=HYPERLINK(\"x\")","checks":[{"id":"+x","status":"fail"}]}`))
 	var c bytes.Buffer
-	_ = s.WriteCSV(&c)
+	done := s.StreamCSV(&c)
+	s.Add("=cmd.json", strings.NewReader(`{"ready":false,"hostname":"=HYPERLINK(\"x\")","checks":[{"id":"+x","status":"fail"}],"os":{"id":"@x"}}`))
+	_ = done()
 	rows, _ := csv.NewReader(&c).ReadAll()
-	if rows[1][0] != `'=HYPERLINK("x")` || rows[1][2] != "'+x" || rows[1][5] != "'=cmd.json" {
+	if rows[1][0] != `'=HYPERLINK("x")` || rows[1][2] != "'+x" || rows[1][4] != "'@x" || rows[1][6] != "'=cmd.json" {
 		t.Errorf("row %q", rows[1])
 	}
 }
@@ -285,10 +346,13 @@ func FuzzAdd(f *testing.F) {
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s := &Summary{MaxBytes: 1 << 16, MaxListed: 2}
+		rows := 0
+		s.OnHost = func(Host) { rows++ }
+		s.OnProblem = func(Problem) { rows++ }
 		for range 3 {
 			s.Add("f.json", bytes.NewReader(data))
 		}
-		if s.Total != 3 || s.ReadyN+s.NotReadyN+s.DeferredN+s.UnreadableN != 3 || len(s.Hosts) > 2 || len(s.Problems) > 2 {
+		if s.Total != 3 || rows != 3 || s.ReadyN+s.NotReadyN+s.DeferredN+s.UnreadableN != 3 || len(s.Hosts) > 2 || len(s.Problems) > 2 {
 			t.Fatalf("counts %+v", s)
 		}
 		for _, h := range s.Hosts {
@@ -296,7 +360,10 @@ func FuzzAdd(f *testing.F) {
 				t.Fatalf("listed host too large: %d bytes, %d ids", len(h.Name), len(h.Failing))
 			}
 		}
-		for _, w := range []func(io.Writer) error{s.WriteText, s.WriteJSON, s.WriteCSV} {
+		if err := s.StreamCSV(io.Discard)(); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range []func(io.Writer) error{s.WriteText, s.WriteJSON} {
 			if err := w(io.Discard); err != nil {
 				t.Fatal(err)
 			}

@@ -96,32 +96,67 @@ func orDash(s string) string {
 	return s
 }
 
-// jsonSummary is the JSON form: the Summary with the versions sorted.
+// jsonSummary is the JSON form: the Summary with the versions sorted and
+// a missing agent version null.
 type jsonSummary struct {
-	Total           int            `json:"total"`
-	Ready           int            `json:"ready"`
-	NotReady        int            `json:"not_ready"`
-	Deferred        int            `json:"deferred"`
-	Unreadable      int            `json:"unreadable"`
-	Hosts           []Host         `json:"hosts"`
-	HostsOmitted    int            `json:"hosts_omitted"`
-	Problems        []Problem      `json:"unreadable_files"`
-	ProblemsOmitted int            `json:"unreadable_omitted"`
-	Versions        []VersionCount `json:"versions"`
+	Total           int           `json:"total"`
+	Ready           int           `json:"ready"`
+	NotReady        int           `json:"not_ready"`
+	Deferred        int           `json:"deferred"`
+	Unreadable      int           `json:"unreadable"`
+	Hosts           []jsonHost    `json:"hosts"`
+	HostsOmitted    int           `json:"hosts_omitted"`
+	Problems        []Problem     `json:"unreadable_files"`
+	ProblemsOmitted int           `json:"unreadable_omitted"`
+	Versions        []jsonVersion `json:"versions"`
+}
+
+// jsonHost is a Host whose missing agent version and OS are null.
+type jsonHost struct {
+	Name         string   `json:"name"`
+	State        State    `json:"state"`
+	Failing      []string `json:"failing"`
+	AgentVersion *string  `json:"agent_version"`
+	OS           *string  `json:"os"`
+	Outcome      string   `json:"outcome,omitempty"`
+	File         string   `json:"file"`
+}
+
+// jsonVersion is a VersionCount whose missing version is null.
+type jsonVersion struct {
+	Version *string `json:"version"`
+	Count   int     `json:"count"`
+}
+
+// orNull is nil for "", else a pointer to s.
+func orNull(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 // WriteJSON writes the summary as one indented JSON object: {total, ready,
 // not_ready, deferred, unreadable, hosts: [{name, state, failing,
-// agent_version, outcome, file}], hosts_omitted, unreadable_files: [{file,
-// reason}], unreadable_omitted, versions: [{version, count}]}.
+// agent_version, os, outcome, file}], hosts_omitted, unreadable_files: [{file,
+// reason}], unreadable_omitted, versions: [{version, count}]}. A missing
+// agent version or OS is null.
 func (s *Summary) WriteJSON(w io.Writer) error {
 	js := jsonSummary{
 		Total: s.Total, Ready: s.ReadyN, NotReady: s.NotReadyN, Deferred: s.DeferredN, Unreadable: s.UnreadableN,
-		Hosts: s.Hosts, HostsOmitted: s.HostsOmitted, Problems: s.Problems, ProblemsOmitted: s.ProblemsOmitted,
-		Versions: s.SortedVersions(),
+		Hosts: make([]jsonHost, 0, len(s.Hosts)), HostsOmitted: s.HostsOmitted, Problems: s.Problems, ProblemsOmitted: s.ProblemsOmitted,
+		Versions: []jsonVersion{},
 	}
-	if js.Hosts == nil {
-		js.Hosts = []Host{}
+	for _, h := range s.Hosts {
+		js.Hosts = append(js.Hosts, jsonHost{Name: h.Name, State: h.State, Failing: h.Failing,
+			AgentVersion: orNull(h.AgentVersion), OS: orNull(h.OS), Outcome: h.Outcome, File: h.File})
+	}
+	for _, v := range s.SortedVersions() {
+		jv := jsonVersion{Version: &v.Version, Count: v.Count}
+		if v.Version == noVersion {
+			jv.Version = nil
+		}
+		js.Versions = append(js.Versions, jv)
 	}
 	if js.Problems == nil {
 		js.Problems = []Problem{}
@@ -131,30 +166,29 @@ func (s *Summary) WriteJSON(w io.Writer) error {
 	return enc.Encode(js)
 }
 
-// CSVHeader is the first line WriteCSV writes.
-var CSVHeader = []string{"host", "state", "failing_checks", "agent_version", "outcome", "file", "reason"}
+// CSVHeader is the first line StreamCSV writes.
+var CSVHeader = []string{"host", "state", "failing_checks", "agent_version", "os", "outcome", "file", "reason"}
 
-// WriteCSV writes one row per listed not-ready or deferred host and per
-// listed unreadable file (failing_checks separated by spaces); when some
-// were not listed, a last row with state "omitted" says how many. Ready
-// hosts are only counted, so they have no rows. Fields that a spreadsheet
+// StreamCSV makes s write CSV to w while reports are added: the header at
+// once, then one row per report as it is added — every host, ready ones
+// too (failing_checks separated by spaces) — and one per unreadable file
+// (state "unreadable", the reason). Nothing is held back, so memory does not
+// grow with the fleet. Call the returned function after the last Add: it
+// flushes and returns the first write error. Fields that a spreadsheet
 // would take for a formula are prefixed with an apostrophe.
-func (s *Summary) WriteCSV(w io.Writer) error {
+func (s *Summary) StreamCSV(w io.Writer) (done func() error) {
 	cw := csv.NewWriter(w)
-	if err := cw.Write(CSVHeader); err != nil {
-		return err
+	_ = cw.Write(CSVHeader)
+	s.OnHost = func(h Host) {
+		_ = cw.Write(safeRow(h.Name, string(h.State), strings.Join(h.Failing, " "), h.AgentVersion, h.OS, h.Outcome, h.File, ""))
 	}
-	for _, h := range s.Hosts {
-		_ = cw.Write(safeRow(h.Name, string(h.State), strings.Join(h.Failing, " "), h.AgentVersion, h.Outcome, h.File, ""))
+	s.OnProblem = func(p Problem) {
+		_ = cw.Write(safeRow("", string(Unreadable), "", "", "", "", p.File, p.Reason))
 	}
-	for _, p := range s.Problems {
-		_ = cw.Write(safeRow("", string(Unreadable), "", "", "", p.File, p.Reason))
+	return func() error {
+		cw.Flush()
+		return cw.Error()
 	}
-	if n := s.HostsOmitted + s.ProblemsOmitted; n > 0 {
-		_ = cw.Write([]string{"", "omitted", "", "", "", "", fmt.Sprintf("%d more not listed (%d not ready or deferred, %d unreadable)", n, s.HostsOmitted, s.ProblemsOmitted)})
-	}
-	cw.Flush()
-	return cw.Error()
 }
 
 // safeRow defuses spreadsheet formulas (CSV injection) in every field.

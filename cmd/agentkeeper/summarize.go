@@ -28,8 +28,9 @@ command line is read whatever its name. A file that is not a report (malformed o
 foreign JSON, empty, larger than 16 MiB) is listed as unreadable with the reason.
 Files are read one at a time: memory does not grow with the number of reports.
 
---csv prints one row per listed host or unreadable file:
-host,state,failing_checks,agent_version,outcome,file,reason.
+--csv prints one row per report file as it is read, every host (ready ones too)
+and every unreadable file: host,state,failing_checks,agent_version,os,outcome,file,reason.
+In --json a missing agent version is null.
 
 Exit codes: 0 every host ready, 1 any host not ready, deferred or unreadable (or no
 report found), 2 usage error (no arguments, a path that does not exist).`,
@@ -50,16 +51,21 @@ report found), 2 usage error (no arguments, a path that does not exist).`,
 				}
 			}
 			s := &fleet.Summary{}
+			out := cmd.OutOrStdout()
+			var csvDone func() error
+			if csvOut {
+				// One row per file as it is read: nothing is held back.
+				csvDone = s.StreamCSV(out)
+			}
 			for _, p := range args {
 				summarizePath(s, p)
 			}
-			out := cmd.OutOrStdout()
 			var err error
 			switch {
 			case jsonOut:
 				err = s.WriteJSON(out)
 			case csvOut:
-				err = s.WriteCSV(out)
+				err = csvDone()
 			default:
 				err = s.WriteText(out)
 			}
@@ -77,7 +83,7 @@ report found), 2 usage error (no arguments, a path that does not exist).`,
 	}
 	f := cmd.Flags()
 	f.BoolVar(&jsonOut, "json", false, "print one JSON object instead of a table")
-	f.BoolVar(&csvOut, "csv", false, "print CSV rows (a header, then one row per listed host or unreadable file)")
+	f.BoolVar(&csvOut, "csv", false, "print CSV: a header, then one row per report file (every host, ready ones too, and each unreadable file)")
 	cmd.MarkFlagsMutuallyExclusive("json", "csv")
 	return cmd
 }

@@ -66,7 +66,8 @@ func TestSummarize(t *testing.T) {
 		{desc: "missing path", args: []string{"summarize", allReady, "/nonexistent/reports"}, code: 2, inStderr: "/nonexistent/reports"},
 		{desc: "json and csv", args: []string{"summarize", "--json", "--csv", allReady}, code: 2},
 		{desc: "csv header", args: []string{"summarize", "--csv", mixed}, code: 1,
-			inStdout: []string{"host,state,failing_checks,agent_version,outcome,file,reason\n", "db-1,not-ready,agent.version,2.2.45,,"}},
+			inStdout: []string{"host,state,failing_checks,agent_version,os,outcome,file,reason\n", "db-1,not-ready,agent.version,2.2.45,,,",
+				"app-1,deferred,,,,deferred,", ",unreadable,,,,,"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
@@ -98,9 +99,11 @@ func TestSummarize(t *testing.T) {
 			t.Errorf("exit %d: %s", r.code, r.stdout)
 		}
 	})
-	t.Run("csv header only when all ready", func(t *testing.T) {
+	t.Run("csv: a row for every ready host", func(t *testing.T) {
 		r := runBin(t, nil, "summarize", "--csv", allReady)
-		if r.code != 0 || r.stdout != "host,state,failing_checks,agent_version,outcome,file,reason\n" {
+		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+		if r.code != 0 || len(lines) != 3 || lines[0] != "host,state,failing_checks,agent_version,os,outcome,file,reason" ||
+			!strings.Contains(lines[1], ",ready,,2.7.3.0,debian 12,,") || !strings.Contains(lines[2], ",ready,") {
 			t.Errorf("exit %d: %q", r.code, r.stdout)
 		}
 	})
