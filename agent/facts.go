@@ -29,20 +29,17 @@ const (
 
 // Paths inside the root (slash-separated, relative to the root).
 const (
-	PathWaagentConf   = "/etc/waagent.conf"
-	PathWaagentLib    = "/var/lib/waagent"
-	PathWaAppAgent    = "/WindowsAzure/Packages/WaAppAgent.exe"
-	PathWindowsAzure  = "/WindowsAzure"
-	PathChassisAsset  = "/sys/class/dmi/id/chassis_asset_tag"
-	AzureChassisAsset = "7783-7084-3265-9085-8269-3286-77"
+	PathWaagentConf  = "/etc/waagent.conf"
+	PathWaagentLib   = "/var/lib/waagent"
+	PathWaAppAgent   = "/WindowsAzure/Packages/WaAppAgent.exe"
+	PathWindowsAzure = "/WindowsAzure"
 )
 
 // Windows agent names (the seed; WALinuxAgent's Windows counterpart).
 const (
-	WindowsPackage      = "WindowsAzureVmAgent"
-	WindowsService      = "WindowsAzureGuestAgent"
-	WindowsRdAgent      = "RdAgent"
-	WindowsUninstallKey = "Windows Azure VM Agent"
+	WindowsPackage = "WindowsAzureVmAgent"
+	WindowsService = "WindowsAzureGuestAgent"
+	WindowsRdAgent = "RdAgent"
 )
 
 // LinuxAgent says what a Linux distribution calls the agent.

@@ -11,8 +11,8 @@ import (
 )
 
 // Tree writes files under dir: a value starting with "->" makes a symlink,
-// a key ending in "/" a directory.
-func Tree(t *testing.T, dir string, files map[string]string) {
+// a key ending in "/" a directory. t may be a test or a benchmark.
+func Tree(t testing.TB, dir string, files map[string]string) {
 	t.Helper()
 	for name, content := range files {
 		p := filepath.Join(dir, filepath.FromSlash(name))

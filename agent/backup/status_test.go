@@ -1,6 +1,8 @@
 package backup_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -87,9 +89,56 @@ func FuzzParseStatusFile(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := backup.ParseStatusFile(data)
-		if err != nil && s != (backup.Status{}) {
-			t.Errorf("error %v with a non-zero Status %+v", err, s)
+		if err != nil {
+			if s != (backup.Status{}) {
+				t.Errorf("error %v with a non-zero Status %+v", err, s)
+			}
+			return
 		}
-		_ = s.Transitioning()
+		if !s.Timestamp.IsZero() && s.Timestamp.Location() != time.UTC {
+			t.Errorf("Timestamp %v is not UTC", s.Timestamp)
+		}
+		// What was read, written back as a status file, reads the same:
+		// each field comes from where the format puts it.
+		again, err := backup.ParseStatusFile(statusFile(t, s))
+		if err != nil || !again.Timestamp.Equal(s.Timestamp) {
+			t.Fatalf("%+v written back: %+v, %v", s, again, err)
+		}
+		again.Timestamp, s.Timestamp = time.Time{}, time.Time{}
+		if again != s {
+			t.Fatalf("written back and read again: %+v, want %+v", again, s)
+		}
+		// Only the first entry counts: one more changes nothing. (The
+		// file parsed, so it is a non-empty JSON array ending in "]".)
+		trimmed := bytes.TrimSpace(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")))
+		withMore := append(trimmed[:len(trimmed)-1:len(trimmed)-1], `,{"status":{"status":"error"}}]`...)
+		third, err := backup.ParseStatusFile(withMore)
+		if err != nil {
+			t.Fatalf("%q with one more entry: %v", withMore, err)
+		}
+		third.Timestamp = time.Time{}
+		if third != s {
+			t.Fatalf("a second entry changed the first: %+v, want %+v", third, s)
+		}
 	})
+}
+
+// statusFile writes s as the extension writes its status file.
+func statusFile(t *testing.T, s backup.Status) []byte {
+	type msg struct {
+		Message string `json:"message"`
+	}
+	entry := []map[string]any{{
+		"version":      1.0,
+		"timestampUTC": s.RawTimestamp,
+		"status": map[string]any{
+			"name": s.Name, "operation": s.Operation, "status": s.Status, "code": s.Code,
+			"formattedMessage": msg{s.Message},
+		},
+	}}
+	b, err := json.Marshal(entry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

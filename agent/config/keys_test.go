@@ -1,9 +1,11 @@
 package config
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -351,4 +353,39 @@ func TestListenWarning(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzLoad: any file content either loads, with every version set and
+// every duration within its bounds, or is a *Error naming the file in one
+// line; never a panic.
+func FuzzLoad(f *testing.F) {
+	f.Add([]byte(everyKey))
+	f.Add([]byte("linux:\n  min_version: 2.10\nchecks:\n  skip: [a, {b: c}]\n"))
+	f.Add([]byte("service: {interval: 0s}\n"))
+	f.Add([]byte("network: off\n"))
+	f.Add([]byte("- a\n- b\n"))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		file := filepath.Join(dir, "config.yaml")
+		if err := os.WriteFile(file, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Loader{File: file}.Load()
+		if err != nil {
+			var ce *Error
+			if !errors.As(err, &ce) || strings.ContainsAny(err.Error(), "\n\x00") {
+				t.Fatalf("error %q (%T) is not one line of a *config.Error", err, err)
+			}
+			return
+		}
+		if c.LinuxMinVersion == nil || c.WindowsMinVersion == nil {
+			t.Fatalf("loaded without a minimum version: %+v", c)
+		}
+		if c.ServiceInterval < MinInterval || c.NetworkTimeout < 0 || c.BackupWait < 0 {
+			t.Fatalf("loaded out-of-bounds durations: %+v", c)
+		}
+		if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {
+			t.Fatalf("log level %q", c.LogLevel)
+		}
+	})
 }

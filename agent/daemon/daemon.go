@@ -303,42 +303,41 @@ func (d *Daemon) cycle(ctx context.Context) (failed bool) {
 		if !rep.Agent.Supported {
 			d.logOnce("unsupported", "the agent cannot be installed here: remediation skipped")
 		} else {
-			failed = d.remediate(ctx, cfg, rep, &rep)
+			rep, failed = d.remediate(ctx, cfg, rep)
 		}
 	}
 	if ctx.Err() != nil {
 		return failed
 	}
 	d.publish(rep, cfg)
-	if !failed {
-	}
 	return failed
 }
 
-// remediate runs Ensure and counts its result; *out becomes the report
-// after it. It reports whether the remediation failed.
-func (d *Daemon) remediate(ctx context.Context, cfg Config, rep *agent.Report, out **agent.Report) bool {
+// remediate runs Ensure and counts its result. It returns the report to
+// publish (the one after Ensure, else rep) and whether the remediation
+// failed.
+func (d *Daemon) remediate(ctx context.Context, cfg Config, rep *agent.Report) (*agent.Report, bool) {
 	d.o.Log.Info("agent missing or too old: installing", "version", nonEmpty(rep.Agent.Version, "none"), "minimum", rep.Agent.MinVersion)
 	res := cfg.Ensure(ctx)
 	if ctx.Err() != nil {
-		return false
+		return rep, false
 	}
 	if res.Report != nil {
-		*out = res.Report
+		rep = res.Report
 	}
 	switch res.Outcome {
 	case "ready":
 		d.metrics.Remediations.WithLabelValues(ResultInstalled).Inc()
 		d.o.Log.Info("installed agent", "version", res.VersionAfter, "before", nonEmpty(res.VersionBefore, "none"), "package", res.Plan.Package)
-		return false
+		return rep, false
 	case "deferred":
 		d.metrics.Remediations.WithLabelValues(ResultDeferred).Inc()
 		d.o.Log.Info("installation deferred: retrying next cycle", "reason", res.Message)
-		return false
+		return rep, false
 	default:
 		d.metrics.Remediations.WithLabelValues(ResultFailed).Inc()
 		d.o.Log.Error("installation failed", "outcome", res.Outcome, "reason", res.Message)
-		return true
+		return rep, true
 	}
 }
 

@@ -32,7 +32,6 @@ import (
 const (
 	ExitReady    = 0
 	ExitNotReady = 1
-	ExitUsage    = 2
 	ExitDeferred = 75
 )
 

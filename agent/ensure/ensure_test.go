@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -265,22 +266,49 @@ func TestEnsureWaitPrintsProgress(t *testing.T) {
 	}
 }
 
+// TestEnsureLock: another process holds the lock. With no timeout ensure
+// defers at once; with a timeout shorter than the hold it defers when the
+// timeout ends; with a longer one it waits and installs only after the
+// holder let go.
 func TestEnsureLock(t *testing.T) {
 	f := newFixture(t, agenttest.BashStanza)
-	other := flock.New(f.opts.LockFile)
-	if ok, err := other.TryLock(); !ok || err != nil {
-		t.Fatal(ok, err)
-	}
+	h := holdLock(t, f.opts.LockFile)
+
 	res := Run(context.Background(), f.opts)
 	if res.ExitCode != ExitDeferred || f.mgr.installs.Load() != 0 || !strings.Contains(res.Message, "another agentkeeper") {
-		t.Errorf("with the lock held: exit %d installs %d: %s", res.ExitCode, f.mgr.installs.Load(), res.Message)
+		t.Errorf("with the lock held and no timeout: exit %d installs %d: %s", res.ExitCode, f.mgr.installs.Load(), res.Message)
 	}
-	// With a timeout, it waits for the lock to be released.
-	f.opts.LockTimeout = 10 * time.Second
-	go func() { time.Sleep(300 * time.Millisecond); other.Unlock() }()
+
+	f.opts.LockTimeout = 300 * time.Millisecond
 	res = Run(context.Background(), f.opts)
-	if res.ExitCode != ExitReady || f.mgr.installs.Load() != 1 {
-		t.Errorf("after release: exit %d installs %d: %s", res.ExitCode, f.mgr.installs.Load(), res.Message)
+	if res.ExitCode != ExitDeferred || f.mgr.installs.Load() != 0 || !strings.Contains(res.Message, "still held by another agentkeeper after 300ms") {
+		t.Errorf("timeout shorter than the hold: exit %d installs %d: %s", res.ExitCode, f.mgr.installs.Load(), res.Message)
+	}
+
+	// A timeout longer than the hold: ensure says it waits, and installs
+	// only once the holder has exited.
+	f.opts.LockTimeout = 10 * time.Minute
+	waiting := make(chan struct{}, 1)
+	f.opts.Progress = func(msg string) {
+		if strings.Contains(msg, "waiting up to 10m0s for "+f.opts.LockFile) {
+			waiting <- struct{}{}
+		}
+	}
+	var released, installedAfterRelease atomic.Bool
+	f.mgr.before = func() { installedAfterRelease.Store(released.Load()) }
+	done := make(chan *Result, 1)
+	go func() { done <- Run(context.Background(), f.opts) }()
+	select {
+	case <-waiting:
+	case res := <-done:
+		t.Fatalf("ensure did not wait for the held lock: exit %d installs %d: %s", res.ExitCode, f.mgr.installs.Load(), res.Message)
+	}
+	released.Store(true)
+	h.release(t)
+	res = <-done
+	if res.ExitCode != ExitReady || f.mgr.installs.Load() != 1 || !installedAfterRelease.Load() {
+		t.Errorf("after release: exit %d installs %d, installed after the release: %v: %s",
+			res.ExitCode, f.mgr.installs.Load(), installedAfterRelease.Load(), res.Message)
 	}
 }
 
@@ -303,8 +331,9 @@ func TestEnsureTwoAtOnceExactlyOneApplies(t *testing.T) {
 	}
 }
 
-// TestMain doubles as a lock holder: the killed-run test starts this test
-// binary as a child that takes the ensure lock and is then killed.
+// TestMain doubles as a lock holder: holdLock starts this test binary as a
+// child that takes the ensure lock and holds it until its standard input
+// closes (or it is killed).
 func TestMain(m *testing.M) {
 	if p := os.Getenv("ENSURE_TEST_HOLD_LOCK"); p != "" {
 		l := flock.New(p)
@@ -312,16 +341,29 @@ func TestMain(m *testing.M) {
 			os.Exit(3)
 		}
 		os.Stdout.WriteString("locked\n")
-		time.Sleep(time.Minute)
+		io.Copy(io.Discard, os.Stdin)
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
 }
 
-func TestEnsureAfterKilledRun(t *testing.T) {
-	f := newFixture(t, agenttest.BashStanza)
+// lockHolder is a child process holding the ensure lock.
+type lockHolder struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+}
+
+// holdLock returns once a child process holds the lock at path; the child
+// is killed when the test ends.
+func holdLock(t *testing.T, path string) *lockHolder {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "ENSURE_TEST_HOLD_LOCK="+f.opts.LockFile)
+	cmd.Env = append(os.Environ(), "ENSURE_TEST_HOLD_LOCK="+path)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -329,16 +371,38 @@ func TestEnsureAfterKilledRun(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	line, _ := bufio.NewReader(out).ReadString('\n')
-	if line != "locked\n" {
-		cmd.Process.Kill()
+	h := &lockHolder{cmd: cmd, stdin: stdin}
+	t.Cleanup(h.kill)
+	if line, _ := bufio.NewReader(out).ReadString('\n'); line != "locked\n" {
 		t.Fatalf("child did not take the lock: %q", line)
 	}
+	return h
+}
+
+// release lets the child exit normally and returns once it has: its lock
+// is gone.
+func (h *lockHolder) release(t *testing.T) {
+	h.stdin.Close()
+	if err := h.cmd.Wait(); err != nil {
+		t.Fatalf("lock holder: %v", err)
+	}
+}
+
+// kill ends the child with SIGKILL: no cleanup of its own.
+func (h *lockHolder) kill() {
+	if h.cmd.ProcessState == nil {
+		h.cmd.Process.Kill()
+		h.cmd.Wait()
+	}
+}
+
+func TestEnsureAfterKilledRun(t *testing.T) {
+	f := newFixture(t, agenttest.BashStanza)
+	h := holdLock(t, f.opts.LockFile)
 	if res := Run(context.Background(), f.opts); res.ExitCode != ExitDeferred {
 		t.Errorf("while the child holds the lock: exit %d, want 75", res.ExitCode)
 	}
-	cmd.Process.Kill() // SIGKILL: no cleanup in the child
-	cmd.Wait()
+	h.kill()
 	res := Run(context.Background(), f.opts)
 	if res.ExitCode != ExitReady || f.mgr.installs.Load() != 1 {
 		t.Errorf("after the killed run: exit %d installs %d: %s", res.ExitCode, f.mgr.installs.Load(), res.Message)

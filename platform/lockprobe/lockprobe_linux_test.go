@@ -1,8 +1,12 @@
 package lockprobe_test
 
 import (
+	"errors"
 	"os"
+	"os/exec"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -113,15 +117,68 @@ func TestHeldNoHolder(t *testing.T) {
 	}
 }
 
+// TestHeldUnreadable: a lock file the probe may not open is an error naming
+// it. Root opens any file, so as root (make test) the test runs itself again
+// in a child process as nobody.
 func TestHeldUnreadable(t *testing.T) {
 	if os.Geteuid() == 0 {
-		t.Skip("root reads any file")
+		runAsNobody(t, "TestHeldUnreadable")
+		return
 	}
 	p := lockFile(t)
 	if err := os.Chmod(p, 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := lockprobe.Held(p); err == nil || !strings.Contains(err.Error(), p) {
+	if _, _, err := lockprobe.Held(p); err == nil || !strings.Contains(err.Error(), p) || !errors.Is(err, os.ErrPermission) {
 		t.Errorf("err = %v, want a permission error naming %s", err, p)
+	}
+}
+
+// runAsNobody runs the test called name again, in a copy of this test
+// binary started as the user nobody, and fails unless it ran and passed.
+func runAsNobody(t *testing.T, name string) {
+	t.Helper()
+	uid, gid := uint32(65534), uint32(65534)
+	if u, err := user.Lookup("nobody"); err == nil {
+		if n, err := strconv.ParseUint(u.Uid, 10, 32); err == nil {
+			uid = uint32(n)
+		}
+		if n, err := strconv.ParseUint(u.Gid, 10, 32); err == nil {
+			gid = uint32(n)
+		}
+	}
+	// t.TempDir and its parent are 0700: open them up so that nobody can
+	// run the copy, and give it a temporary folder of its own.
+	dir := t.TempDir()
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tmp := filepath.Join(dir, "tmp")
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(tmp, int(uid), int(gid)); err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "test.bin")
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-test.run=^"+name+"$", "-test.v", "-test.count=1")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "TMPDIR=" + tmp, "HOME=" + tmp}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: gid, Groups: []uint32{}}}
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: "+name) {
+		t.Errorf("%s as uid %d: %v\n%s", name, uid, err, out)
 	}
 }

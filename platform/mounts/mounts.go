@@ -61,7 +61,7 @@ func parseMountinfoLine(line string) (Mount, error) {
 	// The first six fields are fixed; then optional fields, the "-"
 	// separator and three more.
 	if len(f) < 6 {
-		return Mount{}, fmt.Errorf("%d fields, want at least 10", len(f))
+		return Mount{}, fmt.Errorf("%d fields, want at least 6 before the \"-\" separator", len(f))
 	}
 	sep := -1
 	for i := 6; i < len(f); i++ {

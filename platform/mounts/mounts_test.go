@@ -1,22 +1,26 @@
 package mounts
 
 import (
+	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/agentkeeper/agentkeeper/platform/fsroot"
 )
 
-// realMountinfo is taken from /proc/self/mountinfo of a test machine
-// (a container: the root is /dev/vda, /dev/pts is mounted twice).
+// realMountinfo is taken from /proc/self/mountinfo of a container (the root
+// is /dev/vda, /dev/pts is mounted twice; one path renamed).
 const realMountinfo = `22 27 0:21 / /proc rw,relatime - proc proc rw
 24 27 0:6 / /dev rw,relatime - devtmpfs devtmpfs rw,size=12334460k,nr_inodes=3083615,mode=755
 26 24 0:24 / /dev/pts rw,relatime - devpts devpts rw,mode=600,ptmxmode=000
 27 1 254:0 / / rw,relatime - ext4 /dev/vda rw,discard,resv_strict,resuid=65534,resgid=65534
-28 27 0:25 / /mnt/sandboxing/model_tools_env/v1/python ro,nosuid,nodev,relatime - tmpfs model_tools_unavailable ro,size=4k,mode=755
+28 27 0:25 / /opt/tools/python ro,nosuid,nodev,relatime - tmpfs tools_unavailable ro,size=4k,mode=755
 29 26 0:26 / /dev/pts rw,relatime - devpts devpts rw,mode=600,ptmxmode=000
 `
 
@@ -62,7 +66,7 @@ func TestParseMountinfo(t *testing.T) {
 					SuperOptions: []string{"rw", "mode=600", "ptmxmode=000"}},
 				{Target: "/", Source: "/dev/vda", FSType: "ext4", Options: []string{"rw", "relatime"},
 					SuperOptions: []string{"rw", "discard", "resv_strict", "resuid=65534", "resgid=65534"}},
-				{Target: "/mnt/sandboxing/model_tools_env/v1/python", Source: "model_tools_unavailable", FSType: "tmpfs",
+				{Target: "/opt/tools/python", Source: "tools_unavailable", FSType: "tmpfs",
 					Options: []string{"ro", "nosuid", "nodev", "relatime"}, SuperOptions: []string{"ro", "size=4k", "mode=755"}},
 				{Target: "/dev/pts", Source: "devpts", FSType: "devpts", Options: []string{"rw", "relatime"},
 					SuperOptions: []string{"rw", "mode=600", "ptmxmode=000"}},
@@ -284,20 +288,72 @@ func FuzzParseMountinfo(f *testing.F) {
 	})
 }
 
+// FuzzParseFstab: every line with a mount point gives exactly one mount,
+// and a mount written back as an fstab line (escaping what must be
+// escaped) parses to the same mount: no field is lost, split or decoded
+// twice.
 func FuzzParseFstab(f *testing.F) {
 	f.Add([]byte("UUID=x / ext4 errors=remount-ro 0 1\n# c\n\nnone swap swap sw 0 0\n"))
 	f.Add([]byte(`LABEL=a\040b /mnt/a\134b vfat`))
+	f.Add([]byte("/dev/sda1 /mnt/\043x ext4 a\054b,\040 0 0\n\t#x /y\n/dev/x\v/y\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ms, _ := ParseFstab(data)
-		for _, m := range ms {
-			if m.Target == "" {
-				t.Fatalf("empty target in %#v", m)
+		want := 0
+		for _, line := range lines(data) {
+			s := strings.TrimSpace(string(line))
+			if !strings.HasPrefix(s, "#") && len(strings.Fields(s)) >= 2 {
+				want++
 			}
-			For(ms, m.Target)
+		}
+		if len(ms) != want {
+			t.Fatalf("%d mounts from %d lines with a mount point", len(ms), want)
+		}
+		for _, m := range ms {
+			line := fstabLine(m)
+			again, err := ParseFstab([]byte(line))
+			if err != nil || len(again) != 1 || !reflect.DeepEqual(again[0], m) {
+				t.Fatalf("%#v written as %q parses to %#v (%v)", m, line, again, err)
+			}
+			if strings.HasPrefix(m.Target, "/") {
+				if got, ok := For(ms, m.Target); !ok || path.Clean(got.Target) != path.Clean(m.Target) {
+					t.Fatalf("For(%q) = %q, %v: want the mount on it", m.Target, got.Target, ok)
+				}
+			}
 		}
 	})
 }
 
+// fstabLine writes m as fstab(5) does, octal-escaping blanks, backslashes,
+// "#" (a line starting with it is a comment) and, in options, commas.
+func fstabLine(m Mount) string {
+	esc := func(s, also string) string {
+		var b strings.Builder
+		for len(s) > 0 {
+			r, n := utf8.DecodeRuneInString(s)
+			if unicode.IsSpace(r) || r == '\\' || r == '#' || strings.ContainsRune(also, r) {
+				for _, c := range []byte(s[:n]) {
+					fmt.Fprintf(&b, "\\%03o", c)
+				}
+			} else {
+				b.WriteString(s[:n]) // as is, even when not UTF-8
+			}
+			s = s[n:]
+		}
+		return b.String()
+	}
+	f := []string{esc(m.Source, ""), esc(m.Target, "")}
+	if m.FSType != "" || m.Options != nil {
+		f = append(f, esc(m.FSType, ""))
+	}
+	if m.Options != nil {
+		var opts []string
+		for _, o := range m.Options {
+			opts = append(opts, esc(o, ","))
+		}
+		f = append(f, strings.Join(opts, ","))
+	}
+	return strings.Join(f, " ") + "\n"
+}
 func checkErr(t *testing.T, err error, want string) {
 	t.Helper()
 	switch {

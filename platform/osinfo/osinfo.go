@@ -48,10 +48,9 @@ const (
 	PathUsrLibOSRelease = "/usr/lib/os-release"
 )
 
-// pathChassisAssetTag and azureChassisAssetTag duplicate
-// agent.PathChassisAsset and agent.AzureChassisAsset (source:
-// /work/shared/azure-agent-facts.md, "Network endpoints": an Azure VM's
-// SMBIOS chassis asset tag). platform packages do not import agent.
+// pathChassisAssetTag holds an Azure VM's SMBIOS chassis asset tag,
+// azureChassisAssetTag (the tag Azure sets on every VM; cloud-init's Azure
+// data source looks for the same value).
 const (
 	pathChassisAssetTag  = "/sys/class/dmi/id/chassis_asset_tag"
 	azureChassisAssetTag = "7783-7084-3265-9085-8269-3286-77"

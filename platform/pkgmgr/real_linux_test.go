@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentkeeper/agentkeeper/internal/testenv"
 	"github.com/agentkeeper/agentkeeper/platform/fsroot"
 	"github.com/agentkeeper/agentkeeper/platform/pkgdb"
 	"github.com/agentkeeper/agentkeeper/platform/run"
@@ -28,13 +29,9 @@ func (w tLog) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), 
 // skipping it.
 func TestRealDebianInstall(t *testing.T) {
 	tarball := os.Getenv("AGENTKEEPER_DEBIAN_BASE_TAR")
-	e2e := os.Getenv("AGENTKEEPER_E2E") == "1"
 	need := func(format string, args ...any) {
 		t.Helper()
-		if e2e {
-			t.Fatalf("AGENTKEEPER_E2E=1 but "+format, args...)
-		}
-		t.Skipf("skipped: "+format+" (set AGENTKEEPER_DEBIAN_BASE_TAR to the tarball of `bash e2e/debian/mkroot.sh path base`)", args...)
+		testenv.Need(t, format+" (set AGENTKEEPER_DEBIAN_BASE_TAR to the tarball of `bash e2e/debian/mkroot.sh path base`)", args...)
 	}
 	switch {
 	case tarball == "":

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentkeeper/agentkeeper/internal/testenv"
 	"github.com/agentkeeper/agentkeeper/platform/fsroot"
 	"github.com/agentkeeper/agentkeeper/platform/run"
 )
@@ -76,7 +77,7 @@ func TestSystemdOfflineDebianImage(t *testing.T) {
 	if cache == "" {
 		home, err := os.UserHomeDir()
 		if err != nil {
-			t.Skip("no home directory for the image cache")
+			testenv.Need(t, "no home directory for the image cache: %v", err)
 		}
 		cache = filepath.Join(home, ".cache", "agentkeeper")
 	}
@@ -92,10 +93,7 @@ func TestSystemdOfflineDebianImage(t *testing.T) {
 		t.Run(tc.desc, func(t *testing.T) {
 			tarball := filepath.Join(cache, "debian", tc.tar)
 			if _, err := os.Stat(tarball); err != nil {
-				if os.Getenv("AGENTKEEPER_E2E") != "" {
-					t.Fatalf("AGENTKEEPER_E2E is set but %s is missing: %v", tarball, err)
-				}
-				t.Skipf("%s missing (build it with e2e/debian/mkroot.sh build): %v", tarball, err)
+				testenv.Need(t, "%s missing (build it with e2e/debian/mkroot.sh build): %v", tarball, err)
 			}
 			dir := t.TempDir()
 			extractUnits(t, tarball, dir)
