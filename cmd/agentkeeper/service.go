@@ -10,6 +10,9 @@ import (
 
 	"github.com/kardianos/service"
 	"github.com/spf13/cobra"
+
+	"github.com/agentkeeper/agentkeeper/platform/fsroot"
+	svcstate "github.com/agentkeeper/agentkeeper/platform/service"
 )
 
 // serviceName is the systemd unit (agentkeeper.service) and the Windows
@@ -62,6 +65,9 @@ and controls or queries it. --config FILE is passed on to the installed service.
 Every action but status needs root or Administrator.
 
 status prints installed, running or stopped ("not installed" when it is not).
+On Linux the service is a systemd unit only: where systemd is not running (a
+chroot, a container) status says so and install and the other actions write
+nothing and exit 1.
 
 Exit codes: 0 done (status: running), 1 failed, not root/Administrator, already
 installed (install), not installed (uninstall, start, stop, restart), not
@@ -69,6 +75,11 @@ running (status), 2 usage.`,
 		Args:      cobra.MatchAll(cobra.ExactArgs(1), cobra.OnlyValidArgs),
 		ValidArgs: []string{"install", "uninstall", "start", "stop", "restart", "status"},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if runtime.GOOS == "linux" {
+				if root := fsroot.New("/"); !svcstate.SystemdBooted(root) {
+					return withoutSystemd(root, args[0], cmd.OutOrStdout())
+				}
+			}
 			s, err := service.New(&program{}, serviceConfig(a.configFile, nil))
 			if err != nil {
 				return &exitError{exitNotReady, fmt.Errorf("no supported service manager here (%v): run \"agentkeeper run\" from your own init system", err)}
@@ -77,6 +88,38 @@ running (status), 2 usage.`,
 		},
 	}
 	return cmd
+}
+
+// withoutSystemd answers `service ACTION` on a Linux system that was not
+// booted with systemd (a chroot, a container): agentkeeper's service is a
+// systemd unit and nothing else, so nothing is installed or controlled
+// (kardianos/service would fall back to writing a SysV init script). status
+// says what the file system holds; every action exits 1.
+func withoutSystemd(root fsroot.Root, action string, out io.Writer) error {
+	const why = "systemd is not running here (no /run/systemd/system: a chroot or a container?)"
+	unit := serviceName + ".service"
+	st, err := svcstate.SystemdOffline(root, unit)
+	files := "not installed"
+	switch {
+	case err != nil:
+		files = "unknown (" + err.Error() + ")"
+	case st.StartType == "masked":
+		files = "masked"
+	case st.Installed && st.Enabled:
+		files = "installed and enabled"
+	case st.Installed:
+		files = "installed, not enabled"
+	}
+	if action == "status" {
+		fmt.Fprintf(out, "state unknown: %s; the unit %s is %s in the file system\n", why, unit, files)
+		return exitCode(exitNotReady)
+	}
+	if action == "install" {
+		return &exitError{exitNotReady, fmt.Errorf("service install: %s; agentkeeper's service is a systemd unit only, so nothing was written: "+
+			`run "agentkeeper run" from this system's own init, or install the .deb/.rpm, which enables the unit for the next boot`, why)}
+	}
+	return &exitError{exitNotReady, fmt.Errorf("service %s: %s: it cannot be done without systemd (the unit %s is %s in the file system)",
+		action, why, unit, files)}
 }
 
 // svcHandle adds the platform's post-install step to a kardianos service.

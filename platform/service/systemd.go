@@ -294,6 +294,15 @@ func parseInstall(data []byte) installInfo {
 	return in
 }
 
+// SystemdBooted reports whether the system under r was booted with systemd,
+// as sd_booted(3) decides: /run/systemd/system is a directory. It is false in
+// a chroot, in most containers and under other init systems, where
+// systemctl cannot start, stop or query anything.
+func SystemdBooted(r fsroot.Root) bool {
+	fi, err := r.Stat("/run/systemd/system")
+	return err == nil && fi.IsDir()
+}
+
 // systemctlProps are the properties SystemdLive asks for.
 const systemctlProps = "LoadState,ActiveState,SubState,UnitFileState"
 
