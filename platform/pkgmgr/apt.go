@@ -35,6 +35,14 @@ var aptLockMessages = []string{
 	"dpkg status database is locked by another process",
 }
 
+// aptRetryLocks are the locks apt-get does not wait for itself:
+// DPkg::Lock::Timeout covers dpkg's frontend lock only, while another
+// process holding apt's lists lock (apt-get update) or archives lock (the
+// download) makes apt-get fail at once ("E: Could not get lock
+// /var/lib/apt/lists/lock. It is held by process N"), before it changes
+// anything. Such a command is retried until the lock timeout.
+var aptRetryLocks = []string{"Could not get lock /var/lib/apt/lists/lock", "Could not get lock /var/cache/apt/archives/lock"}
+
 // aptInterrupted is printed (exit 100) when an earlier dpkg run was cut
 // short; `dpkg --configure -a` repairs it.
 const aptInterrupted = "dpkg was interrupted"
@@ -88,10 +96,20 @@ func (a *apt) refresh(ctx context.Context) error {
 	return nil
 }
 
+// retryable reports whether res failed on one of aptRetryLocks.
+func (a *apt) retryable(res run.Result) bool {
+	return res.ExitCode != 0 && containsAny(output(res), aptRetryLocks...)
+}
+
+// run runs c, retrying it while it meets a held lists or archives lock.
+func (a *apt) run(ctx context.Context, c run.Cmd) (run.Result, error) {
+	return a.retryLocked(ctx, c, a.retryable, a.exec)
+}
+
 // runChecked runs c and turns a non-zero exit into a *CommandError
 // (wrapped in ErrLocked for lock messages).
 func (a *apt) runChecked(ctx context.Context, c run.Cmd) error {
-	res, err := a.exec(ctx, c)
+	res, err := a.run(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -127,7 +145,8 @@ func (a *apt) Candidate(ctx context.Context, pkg string) (string, error) {
 }
 
 // Install runs apt-get update (unless done already) and apt-get install.
-// apt itself waits up to the lock timeout for the dpkg lock. When dpkg
+// apt itself waits up to the lock timeout for the dpkg lock; its lists and
+// archives locks are waited for by retrying (aptRetryLocks). When dpkg
 // reports an interrupted earlier run, `dpkg --configure -a` runs once and
 // the install is retried once.
 func (a *apt) Install(ctx context.Context, pkg string) error {
@@ -139,7 +158,7 @@ func (a *apt) Install(ctx context.Context, pkg string) error {
 	}
 	c := a.installCmd(pkg)
 	for attempt := 0; ; attempt++ {
-		res, err := a.exec(ctx, c)
+		res, err := a.run(ctx, c)
 		if err != nil {
 			return err
 		}

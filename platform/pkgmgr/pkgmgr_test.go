@@ -201,12 +201,55 @@ func TestAptLocked(t *testing.T) {
 	}
 }
 
-func TestAptUpdateLocked(t *testing.T) {
-	f := &run.Fake{Respond: respondTo("update", run.Result{ExitCode: 100,
-		Stderr: []byte("E: Could not get lock /var/lib/apt/lists/lock. It is held by process 77 (apt-get)")})}
-	m := newMgr(t, "apt-get", "/", f)
-	if _, err := m.Candidate(context.Background(), "waagent"); !errors.Is(err, ErrLocked) {
-		t.Fatalf("Candidate err = %v, want ErrLocked", err)
+// apt-get does not wait for its lists and archives locks (only for dpkg's
+// frontend lock, DPkg::Lock::Timeout): those are retried until the lock
+// timeout, then ErrLocked.
+func TestAptListsArchivesLocked(t *testing.T) {
+	old := lockRetryEvery
+	lockRetryEvery = time.Millisecond
+	defer func() { lockRetryEvery = old }()
+	lists := run.Result{ExitCode: 100, Stderr: []byte("E: Could not get lock /var/lib/apt/lists/lock. It is held by process 77 (apt-get)\nE: Unable to lock directory /var/lib/apt/lists/")}
+	archives := run.Result{ExitCode: 100, Stderr: []byte("E: Could not get lock /var/cache/apt/archives/lock. It is held by process 78 (apt-get)\nE: Unable to lock directory /var/cache/apt/archives/")}
+	for _, tc := range []struct {
+		desc, word string
+		res        run.Result
+	}{{"lists (apt-get update)", "update", lists}, {"archives (apt-get install)", "install", archives}} {
+		t.Run(tc.desc+"/held past timeout", func(t *testing.T) {
+			f := &run.Fake{Respond: respondTo(tc.word, tc.res)}
+			m, _ := New("apt-get", fsroot.New("/"), f, Options{LockTimeout: 30 * time.Millisecond})
+			start := time.Now()
+			err := m.Install(context.Background(), "waagent")
+			if !errors.Is(err, ErrLocked) {
+				t.Fatalf("err = %v, want ErrLocked", err)
+			}
+			if waited := time.Since(start); waited < 30*time.Millisecond {
+				t.Errorf("gave up after %s, before the lock timeout", waited)
+			}
+			tries := 0
+			for _, c := range f.Commands() {
+				if contains(c.Argv, tc.word) {
+					tries++
+				}
+			}
+			if tries < 2 {
+				t.Errorf("apt-get %s ran %d times, want retries", tc.word, tries)
+			}
+		})
+		t.Run(tc.desc+"/released", func(t *testing.T) {
+			n := 0
+			f := &run.Fake{Respond: func(c run.Cmd) (run.Result, error) {
+				if contains(c.Argv, tc.word) {
+					if n++; n <= 2 {
+						return tc.res, nil
+					}
+				}
+				return run.Result{}, nil
+			}}
+			m, _ := New("apt-get", fsroot.New("/"), f, Options{LockTimeout: time.Minute})
+			if err := m.Install(context.Background(), "waagent"); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
 

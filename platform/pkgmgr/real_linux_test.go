@@ -2,10 +2,12 @@ package pkgmgr
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -73,6 +75,19 @@ func TestRealDebianInstall(t *testing.T) {
 		t.Logf("plan: %s", c)
 	}
 
+	// apt-get does not wait for its lists lock itself: Candidate (apt-get
+	// update) retries until the lock timeout, then ErrLocked.
+	old := lockRetryEvery
+	lockRetryEvery = 500 * time.Millisecond
+	defer func() { lockRetryEvery = old }()
+	short, err := New("apt-get", root, run.Exec{}, Options{LockTimeout: 2 * time.Second, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := holdFcntlLock(t, root.Join("/var/lib/apt/lists/lock"))
+	wantLocked(t, func() error { _, err := short.Candidate(ctx, "waagent"); return err }, 2*time.Second)
+	release()
+
 	t1 := time.Now()
 	cand, err := m.Candidate(ctx, "waagent")
 	if err != nil {
@@ -81,6 +96,14 @@ func TestRealDebianInstall(t *testing.T) {
 	t.Logf("Candidate (apt-get update + apt-cache policy) = %q in %s", cand, time.Since(t1).Round(time.Millisecond))
 	if cand != "2.7.3.0-4.1" {
 		t.Errorf("Candidate = %q, want 2.7.3.0-4.1 (Debian 12's waagent)", cand)
+	}
+
+	// Nor for its archives lock (the download): Install retries the same way.
+	release = holdFcntlLock(t, root.Join("/var/cache/apt/archives/lock"))
+	wantLocked(t, func() error { return short.Install(ctx, "waagent") }, 2*time.Second)
+	release()
+	if p, found, _ := pkgdb.Dpkg(root, "waagent"); found && p.Installed {
+		t.Fatal("waagent got installed while the archives lock was held")
 	}
 
 	t2 := time.Now()
@@ -109,6 +132,50 @@ func TestRealDebianInstall(t *testing.T) {
 	if err := m.Install(ctx, "waagent"); err != nil {
 		t.Fatalf("second Install: %v", err)
 	}
+}
+
+// holdFcntlLock takes an fcntl write lock on path in this process, as apt
+// and dpkg do on their lock files; the package managers run as child
+// processes and meet it. The returned function (also run at the end of the
+// test) releases it.
+func holdFcntlLock(t *testing.T, path string) func() {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fh, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o640)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lk := syscall.Flock_t{Type: syscall.F_WRLCK}
+	if err := syscall.FcntlFlock(fh.Fd(), syscall.F_SETLK, &lk); err != nil {
+		t.Fatalf("lock %s: %v", path, err)
+	}
+	done := false
+	release := func() {
+		if !done {
+			done = true
+			fh.Close()
+		}
+	}
+	t.Cleanup(release)
+	return release
+}
+
+// wantLocked runs f and fails unless it returns ErrLocked, not before the
+// lock timeout.
+func wantLocked(t *testing.T, f func() error, timeout time.Duration) {
+	t.Helper()
+	start := time.Now()
+	err := f()
+	waited := time.Since(start)
+	if !errors.Is(err, ErrLocked) {
+		t.Fatalf("err = %v, want ErrLocked", err)
+	}
+	if waited < timeout {
+		t.Errorf("gave up after %s, before the lock timeout %s", waited.Round(time.Millisecond), timeout)
+	}
+	t.Logf("locked: gave up after %s: %v", waited.Round(time.Millisecond), err)
 }
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
