@@ -109,6 +109,8 @@ type Daemon struct {
 
 	// Read by the HTTP handlers without waiting for the loop.
 	report    atomic.Pointer[[]byte] // last report JSON
+	internal  atomic.Pointer[string] // why the last cycle failed inside agentkeeper
+	cycles    atomic.Int64           // cycles completed
 	ready     atomic.Bool
 	heartbeat atomic.Int64 // unix nanoseconds of the loop's last sign of life
 	interval  atomic.Int64 // current interval, for /healthz
@@ -174,7 +176,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.o.Log.Info("serving /healthz, /readyz, /metrics", "address", ln.Addr().String())
 		go func() {
 			defer close(serveDone)
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := Serve(srv, ln, MaxConns); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				d.o.Log.Error("HTTP server stopped", "err", err)
 			}
 		}()
@@ -208,6 +210,7 @@ func (d *Daemon) loop(ctx context.Context, reload <-chan struct{}) {
 	for {
 		d.reloadConfig()
 		failed := d.cycle(ctx)
+		d.cycles.Add(1)
 		if ctx.Err() != nil {
 			return
 		}
@@ -285,8 +288,9 @@ func (d *Daemon) apply(cfg Config) {
 }
 
 // cycle checks once, remediates when allowed and needed, and publishes the
-// result. It reports whether the cycle failed (a panic, or a remediation
-// that failed); one failed cycle never stops the loop.
+// result. It reports whether the cycle failed (a panic, a remediation that
+// failed, or a check that agentkeeper's own limits spoiled); one failed
+// cycle never stops the loop.
 func (d *Daemon) cycle(ctx context.Context) (failed bool) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -299,28 +303,65 @@ func (d *Daemon) cycle(ctx context.Context) (failed bool) {
 	if ctx.Err() != nil {
 		return false
 	}
+	if why := OwnLimit(reportTexts(rep)...); why != "" {
+		// The machine was not judged: do not remediate on this report.
+		d.internalError(why, cfg)
+		return true
+	}
 	if needsAgent(rep) && cfg.InstallAuto && cfg.Ensure != nil {
 		if !rep.Agent.Supported {
 			d.logOnce("unsupported", "the agent cannot be installed here: remediation skipped")
 		} else {
-			rep, failed = d.remediate(ctx, cfg, rep)
+			var msg string
+			rep, failed, msg = d.remediate(ctx, cfg, rep)
+			if why := OwnLimit(append(reportTexts(rep), msg)...); why != "" {
+				d.internalError(why, cfg)
+				return true
+			}
 		}
 	}
 	if ctx.Err() != nil {
 		return failed
 	}
+	d.internal.Store(nil)
+	d.metrics.InternalError.Set(0)
 	d.publish(rep, cfg)
 	return failed
 }
 
+// internalError records that a cycle could not judge the machine because
+// agentkeeper itself hit a limit of its own (descriptors): /healthz and
+// /readyz answer 500 and say so, agentkeeper_internal_error is 1, and the
+// last good report stays (neither it nor readiness is replaced by a report
+// the limit spoiled) until a cycle succeeds.
+func (d *Daemon) internalError(why string, cfg Config) {
+	d.internal.Store(&why)
+	d.metrics.InternalError.Set(1)
+	d.logOnce("internal", "check cycle failed: agentkeeper hit its own limits, the machine was not judged (retrying sooner)", "err", why)
+	if cfg.Textfile != "" {
+		if err := d.metrics.WriteTextfile(cfg.Textfile); err != nil {
+			d.logOnce("textfile", "cannot write the metrics textfile", "err", err)
+		}
+	}
+}
+
+// InternalError returns why the last cycle failed inside agentkeeper (see
+// OwnLimit), or "" when it did not.
+func (d *Daemon) InternalError() string {
+	if p := d.internal.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
 // remediate runs Ensure and counts its result. It returns the report to
-// publish (the one after Ensure, else rep) and whether the remediation
-// failed.
-func (d *Daemon) remediate(ctx context.Context, cfg Config, rep *agent.Report) (*agent.Report, bool) {
+// publish (the one after Ensure, else rep), whether the remediation failed,
+// and Ensure's message.
+func (d *Daemon) remediate(ctx context.Context, cfg Config, rep *agent.Report) (*agent.Report, bool, string) {
 	d.o.Log.Info("agent missing or too old: installing", "version", nonEmpty(rep.Agent.Version, "none"), "minimum", rep.Agent.MinVersion)
 	res := cfg.Ensure(ctx)
 	if ctx.Err() != nil {
-		return rep, false
+		return rep, false, ""
 	}
 	if res.Report != nil {
 		rep = res.Report
@@ -329,15 +370,15 @@ func (d *Daemon) remediate(ctx context.Context, cfg Config, rep *agent.Report) (
 	case "ready":
 		d.metrics.Remediations.WithLabelValues(ResultInstalled).Inc()
 		d.o.Log.Info("installed agent", "version", res.VersionAfter, "before", nonEmpty(res.VersionBefore, "none"), "package", res.Plan.Package)
-		return rep, false
+		return rep, false, res.Message
 	case "deferred":
 		d.metrics.Remediations.WithLabelValues(ResultDeferred).Inc()
 		d.o.Log.Info("installation deferred: retrying next cycle", "reason", res.Message)
-		return rep, false
+		return rep, false, res.Message
 	default:
 		d.metrics.Remediations.WithLabelValues(ResultFailed).Inc()
 		d.o.Log.Error("installation failed", "outcome", res.Outcome, "reason", res.Message)
-		return rep, true
+		return rep, true, res.Message
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/agentkeeper/agentkeeper/agent"
+	"github.com/agentkeeper/agentkeeper/agent/ensure"
 )
 
 // serve runs a daemon on 127.0.0.1:0 whose first check waits for release;
@@ -228,6 +229,65 @@ func TestHealthzStalled(t *testing.T) {
 			d.o.Now = func() time.Time { return now.Add(tc.after) }
 			if got := d.Alive(); got != tc.alive {
 				t.Errorf("Alive() = %v, want %v", got, tc.alive)
+			}
+		})
+	}
+}
+
+// TestOwnLimitReported: a report spoiled by agentkeeper's own limits (a
+// check that could not open its file: too many open files) is an internal
+// error on every endpoint, is not published as readiness, and triggers no
+// remediation even though the agent looks missing.
+func TestOwnLimitReported(t *testing.T) {
+	spoiled := report("", false, "agent.installed", "agent.version")
+	spoiled.Checks[1].Message = "cannot read the package database: open /var/lib/dpkg/status: too many open files"
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Interval: time.Hour, InstallAuto: true,
+		Inspect: func(context.Context) *agent.Report { return spoiled },
+		Ensure: func(context.Context) *ensure.Result {
+			t.Error("remediation ran on a report spoiled by agentkeeper's own limits")
+			return &ensure.Result{Outcome: "failed"}
+		}}
+	h := start(t, Options{Load: func() (Config, error) { return cfg, nil }, Listener: ln})
+	if wait := h.next(t); wait != time.Minute {
+		t.Errorf("wait after a spoiled cycle = %s, want the retry base 1m", wait)
+	}
+	base := "http://" + ln.Addr().String()
+	if code, body := get(t, "GET", base+"/healthz"); code != 500 || !strings.Contains(body, "internal error: cannot read the package database") {
+		t.Errorf("/healthz = %d %q, want 500 internal error", code, body)
+	}
+	code, body := get(t, "GET", base+"/readyz")
+	var got map[string]any
+	if err := json.Unmarshal([]byte(body), &got); err != nil || code != 500 || got["internal_error"] != true || got["ready"] != false {
+		t.Errorf("/readyz = %d %s, want 500 with ready false, internal_error true", code, body)
+	}
+	if _, body := get(t, "GET", base+"/metrics"); !strings.Contains(body, "agentkeeper_internal_error 1\n") || strings.Contains(body, `agentkeeper_check_status{check="agent.installed"`) {
+		t.Errorf("/metrics should say agentkeeper_internal_error 1 and carry no check status from the spoiled report:\n%s", body)
+	}
+	if !strings.Contains(h.log.String(), "agentkeeper hit its own limits") {
+		t.Errorf("log does not say why the cycle failed:\n%s", h.log.String())
+	}
+}
+
+func TestOwnLimit(t *testing.T) {
+	for _, tc := range []struct {
+		desc  string
+		texts []string
+		want  string
+	}{
+		{desc: "none", texts: nil},
+		{desc: "ordinary failures", texts: []string{"open /etc/os-release: no such file or directory", "permission denied", ""}},
+		{desc: "EMFILE", texts: []string{"ok", "list /var/lib/waagent: too many open files"}, want: "list /var/lib/waagent: too many open files"},
+		{desc: "ENFILE", texts: []string{"open x: too many open files in system"}, want: "open x: too many open files in system"},
+		{desc: "case does not matter", texts: []string{"Too Many Open Files"}, want: "Too Many Open Files"},
+		{desc: "first one wins", texts: []string{"a: too many open files", "b: too many open files"}, want: "a: too many open files"},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			if got := OwnLimit(tc.texts...); got != tc.want {
+				t.Errorf("OwnLimit(%q) = %q, want %q", tc.texts, got, tc.want)
 			}
 		})
 	}

@@ -20,6 +20,9 @@ type Metrics struct {
 	BackupRunning prometheus.Gauge
 	LastCheck     prometheus.Gauge
 	Remediations  *prometheus.CounterVec
+	// InternalError is 1 while the last cycle failed inside agentkeeper
+	// (too many open files); the other gauges are then the last good ones.
+	InternalError prometheus.Gauge
 }
 
 // statuses are every check status, so that each check has one series per
@@ -46,7 +49,9 @@ func NewMetrics() *Metrics {
 			Help: "Installations or updates of the agent attempted by the service, by result (installed, deferred, failed)."},
 			[]string{"result"}),
 	}
-	m.Registry.MustRegister(m.Ready, m.AgentInfo, m.CheckStatus, m.BackupRunning, m.LastCheck, m.Remediations)
+	m.InternalError = prometheus.NewGauge(prometheus.GaugeOpts{Name: "agentkeeper_internal_error",
+		Help: "1 when the last check cycle failed inside agentkeeper (it ran out of open files): the machine was not judged, and the other metrics are from the last good check; else 0."})
+	m.Registry.MustRegister(m.Ready, m.AgentInfo, m.CheckStatus, m.BackupRunning, m.LastCheck, m.Remediations, m.InternalError)
 	for _, r := range []string{ResultInstalled, ResultDeferred, ResultFailed} {
 		m.Remediations.WithLabelValues(r)
 	}
