@@ -19,11 +19,17 @@ import (
 	"github.com/agentkeeper/agentkeeper/agent/config"
 	"github.com/agentkeeper/agentkeeper/agent/daemon"
 	"github.com/agentkeeper/agentkeeper/agent/ensure"
+	"github.com/agentkeeper/agentkeeper/platform/pkgmgr"
 )
 
-// stopTimeout bounds how long a stop request waits for the loop; service
-// managers give up at 10 s (systemd's default is 90 s, Windows' 20 s).
-const stopTimeout = 8 * time.Second
+// stopTimeout bounds how long a stop request waits for the loop. Windows'
+// service manager gives up at 20 s. On Linux a package manager that is
+// changing packages when the stop comes is let finish, up to
+// pkgmgr.DefaultStopGrace (dpkg or rpm cut off mid-transaction leaves a
+// half-installed package); the packaged unit's TimeoutStopSec (and
+// KillMode=mixed, so that only agentkeeper gets the SIGTERM) allows it.
+// Without an install running, the loop stops at once.
+var stopTimeout = map[bool]time.Duration{true: 8 * time.Second, false: pkgmgr.DefaultStopGrace + 30*time.Second}[runtime.GOOS == "windows"]
 
 func (a *app) runCommand() *cobra.Command {
 	var rf rootFlags

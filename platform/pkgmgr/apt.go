@@ -3,6 +3,7 @@ package pkgmgr
 import (
 	"bufio"
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -102,8 +103,14 @@ func (a *apt) retryable(res run.Result) bool {
 }
 
 // run runs c, retrying it while it meets a held lists or archives lock.
+// Everything but apt-get update changes packages and runs to its end even
+// after a stop request (execTx).
 func (a *apt) run(ctx context.Context, c run.Cmd) (run.Result, error) {
-	return a.retryLocked(ctx, c, a.retryable, a.exec)
+	once := a.execTx
+	if i := slices.Index(c.Argv, "apt-get"); i >= 0 && i+1 < len(c.Argv) && c.Argv[i+1] == "update" {
+		once = a.exec
+	}
+	return a.retryLocked(ctx, c, a.retryable, once)
 }
 
 // runChecked runs c and turns a non-zero exit into a *CommandError

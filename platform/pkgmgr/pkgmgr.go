@@ -39,12 +39,24 @@ type Options struct {
 	// LockTimeout is how long to wait for another package manager run to
 	// release its lock; DefaultLockTimeout when zero.
 	LockTimeout time.Duration
+	// StopGrace is how long a command that changes packages (the install,
+	// dpkg --configure -a) may still run after the context ends (a stop
+	// request, SIGTERM): dpkg or rpm cut off mid-transaction leaves a
+	// half-installed package, so it is let finish, and killed only after
+	// StopGrace. DefaultStopGrace when zero. Commands that change nothing
+	// (metadata refresh, queries) and lock waits end at once.
+	StopGrace time.Duration
 	// Log receives one line per command; nil discards.
 	Log *slog.Logger
 }
 
 // DefaultLockTimeout is the lock wait used when Options.LockTimeout is zero.
 const DefaultLockTimeout = 5 * time.Minute
+
+// DefaultStopGrace is the StopGrace used when Options.StopGrace is zero. A
+// service stopping during an install must wait at least this long (the
+// systemd unit's TimeoutStopSec is longer).
+const DefaultStopGrace = 10 * time.Minute
 
 // ErrLocked is returned (wrapped) when another process still held the
 // package manager's lock after the lock timeout.
@@ -98,6 +110,9 @@ func New(installer string, root fsroot.Root, r run.Runner, opts Options) (Manage
 	if opts.LockTimeout <= 0 {
 		opts.LockTimeout = DefaultLockTimeout
 	}
+	if opts.StopGrace <= 0 {
+		opts.StopGrace = DefaultStopGrace
+	}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
@@ -149,6 +164,42 @@ func (b *base) exec(ctx context.Context, c run.Cmd) (run.Result, error) {
 	}
 	b.opts.Log.Debug("done", "cmd", c.String(), "exit", res.ExitCode, "took", time.Since(start).Round(time.Millisecond))
 	return res, nil
+}
+
+// execTx runs c, a command that changes installed packages, like exec,
+// except that it is never cut off by the end of ctx: once started it gets
+// StopGrace more to finish (see Options.StopGrace). It is not started when
+// ctx has ended already.
+func (b *base) execTx(ctx context.Context, c run.Cmd) (run.Result, error) {
+	if err := ctx.Err(); err != nil {
+		return run.Result{}, &CommandError{Cmd: c, ExitCode: -1, Err: err}
+	}
+	tctx, kill := context.WithCancel(context.WithoutCancel(ctx))
+	defer kill()
+	finished := make(chan struct{})
+	defer close(finished)
+	go func() {
+		select {
+		case <-finished:
+			return
+		case <-ctx.Done():
+		}
+		b.opts.Log.Warn("stop requested while the package manager is changing packages: letting it finish",
+			"cmd", c.String(), "at_most", b.opts.StopGrace)
+		t := time.NewTimer(b.opts.StopGrace)
+		defer t.Stop()
+		select {
+		case <-finished:
+		case <-t.C:
+			b.opts.Log.Error("the package manager did not finish within the stop grace: stopping it", "cmd", c.String(), "grace", b.opts.StopGrace)
+			kill()
+		}
+	}()
+	res, err := b.exec(tctx, c)
+	if err == nil && ctx.Err() != nil {
+		b.opts.Log.Info("the package manager finished after the stop request", "cmd", c.String(), "exit", res.ExitCode)
+	}
+	return res, err
 }
 
 // retryLocked runs c through runOnce until it no longer fails because of a

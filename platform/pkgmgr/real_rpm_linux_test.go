@@ -21,6 +21,8 @@ import (
 type rpmFixture struct {
 	d                   pkgdbtest.Distro
 	base, old, new, bad string
+	// slow's %post waits until something is written to /run/hold.fifo.
+	slow string
 }
 
 func newRPMFixture(t *testing.T, d pkgdbtest.Distro) rpmFixture {
@@ -30,7 +32,16 @@ func newRPMFixture(t *testing.T, d pkgdbtest.Distro) rpmFixture {
 		old:  pkgdbtest.Build(t, pkgdbtest.AgentSpec(d, "2.2.40.1", false)),
 		new:  pkgdbtest.Build(t, pkgdbtest.AgentSpec(d, "2.9.1.1", false)),
 		bad:  pkgdbtest.Build(t, pkgdbtest.AgentSpec(d, "2.10.0.8", true)),
+		slow: pkgdbtest.Build(t, slowSpec(d)),
 	}
+}
+
+// slowSpec is the agent at 2.11.0.1 whose %post says it started
+// (/etc/post.started) and then blocks reading /run/hold.fifo.
+func slowSpec(d pkgdbtest.Distro) pkgdbtest.Spec {
+	s := pkgdbtest.AgentSpec(d, "2.11.0.1", false)
+	s.Post = "echo started > /etc/post.started\nread line < /run/hold.fifo\necho \"released: $line\" > /etc/post.released"
+	return s
 }
 
 // root makes a fresh root whose only repository holds rpms.
@@ -202,6 +213,10 @@ func TestRealDnfZypper(t *testing.T) {
 				f.wantRPM(t, root, f.nvr("2.9.1.1"))
 			})
 
+			t.Run("stop during the transaction", func(t *testing.T) {
+				testStopDuringTransaction(t, f)
+			})
+
 			t.Run("package manager lock held", func(t *testing.T) {
 				root := f.root(t, f.new)
 				// dnf's and zypper's own locks are pid files naming a live
@@ -230,4 +245,115 @@ func TestRealDnfZypper(t *testing.T) {
 			})
 		})
 	}
+}
+
+// testStopDuringTransaction cancels Install's context (what SIGTERM does)
+// while rpm runs the package's %post: the package manager must be let
+// finish, not killed mid-transaction, and the package end up installed;
+// with a short StopGrace it is stopped after the grace.
+func testStopDuringTransaction(t *testing.T, f rpmFixture) {
+	root := f.root(t, f.slow)
+	fifo := filepath.Join(root, "run/hold.fifo")
+	if err := os.MkdirAll(filepath.Dir(fifo), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Whatever happens, let a blocked %post go at the end.
+	t.Cleanup(func() { releaseFIFO(fifo) })
+
+	log := slog.New(slog.NewTextHandler(tLog{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	m, err := New(f.d.Installer(), fsroot.New(root), run.Exec{}, Options{LockTimeout: time.Minute, StopGrace: time.Minute, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- m.Install(ctx, f.d.Agent) }()
+	waitFor(t, filepath.Join(root, "etc/post.started"), done)
+	cancel()
+	select {
+	case err := <-done:
+		t.Fatalf("Install returned %v right after the stop request, while %%post was running: the package manager was cut off", err)
+	case <-time.After(1500 * time.Millisecond):
+	}
+	releaseFIFO(fifo)
+	var ierr error
+	select {
+	case ierr = <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("Install did not return within a minute of the scriptlet ending")
+	}
+	t.Logf("Install after the stop request: %v", ierr)
+	// dnf's install finished, and its upgrade was not started after the stop;
+	// zypper's one install finished.
+	if ierr != nil && !errors.Is(ierr, context.Canceled) {
+		t.Errorf("Install: err = %v, want nil or context.Canceled", ierr)
+	}
+	if _, err := os.Stat(filepath.Join(root, "etc/post.released")); err != nil {
+		t.Errorf("the %%post did not run to its end: %v", err)
+	}
+	f.wantRPM(t, root, f.nvr("2.11.0.1"))
+
+	// Bounded: with a 2 s grace and the %post never released, the package
+	// manager is stopped after the grace.
+	root2 := f.root(t, f.slow)
+	fifo2 := filepath.Join(root2, "run/hold.fifo")
+	if err := os.MkdirAll(filepath.Dir(fifo2), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(fifo2, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { releaseFIFO(fifo2) })
+	m2, err := New(f.d.Installer(), fsroot.New(root2), run.Exec{}, Options{LockTimeout: time.Minute, StopGrace: 2 * time.Second, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	defer cancel2()
+	done2 := make(chan error, 1)
+	go func() { done2 <- m2.Install(ctx2, f.d.Agent) }()
+	waitFor(t, filepath.Join(root2, "etc/post.started"), done2)
+	cancel2()
+	start := time.Now()
+	select {
+	case err := <-done2:
+		if waited := time.Since(start); waited < 2*time.Second || !errors.Is(err, context.Canceled) {
+			t.Errorf("Install returned %v after %s, want context.Canceled after the 2 s grace", err, waited)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Install did not return within a minute although the grace was 2 s")
+	}
+}
+
+// waitFor waits until path exists, failing when done delivers first.
+func waitFor(t *testing.T, path string, done <-chan error) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("Install returned (%v) before %s appeared", err, path)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not appear within 2 minutes", path)
+		}
+	}
+}
+
+// releaseFIFO writes a line to fifo if a reader is waiting on it.
+func releaseFIFO(fifo string) {
+	fh, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return // no reader (ENXIO), or gone
+	}
+	fh.WriteString("go\n")
+	fh.Close()
 }

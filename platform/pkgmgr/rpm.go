@@ -125,7 +125,7 @@ func (m *rpmMgr) Candidate(ctx context.Context, pkg string) (string, error) {
 		return "", err
 	}
 	c := m.listCmd(pkg)
-	res, err := m.runLocked(ctx, c)
+	res, err := m.runLocked(ctx, c, false)
 	if err != nil {
 		return "", err
 	}
@@ -150,7 +150,7 @@ func (m *rpmMgr) Install(ctx context.Context, pkg string) error {
 		return err
 	}
 	for i, c := range m.Plan(pkg) {
-		res, err := m.runLocked(ctx, c)
+		res, err := m.runLocked(ctx, c, true)
 		if err != nil {
 			return err
 		}
@@ -170,9 +170,16 @@ func (m *rpmMgr) Install(ctx context.Context, pkg string) error {
 
 // runLocked runs c; a lock held by another process (yum's or dnf's own,
 // or rpm's transaction lock) is retried until the lock timeout, then
-// reported as ErrLocked.
-func (m *rpmMgr) runLocked(ctx context.Context, c run.Cmd) (run.Result, error) {
-	return m.retryLocked(ctx, c, m.isLocked, m.withDBPath)
+// reported as ErrLocked. tx marks a command that changes packages: it runs
+// to its end even after a stop request (execTx).
+func (m *rpmMgr) runLocked(ctx context.Context, c run.Cmd, tx bool) (run.Result, error) {
+	once := m.exec
+	if tx {
+		once = m.execTx
+	}
+	return m.retryLocked(ctx, c, m.isLocked, func(ctx context.Context, c run.Cmd) (run.Result, error) {
+		return m.withDBPath(ctx, c, once)
+	})
 }
 
 // isLocked reports whether res is a failure because of a held lock.
@@ -196,9 +203,9 @@ func (m *rpmMgr) isLocked(res run.Result) bool {
 
 // withDBPath runs c offline with HOME set to a private directory whose
 // .rpmmacros points %_dbpath at the image's RPM database (see rpmMgr).
-func (m *rpmMgr) withDBPath(ctx context.Context, c run.Cmd) (run.Result, error) {
+func (m *rpmMgr) withDBPath(ctx context.Context, c run.Cmd, exec func(context.Context, run.Cmd) (run.Result, error)) (run.Result, error) {
 	if !m.offline {
-		return m.exec(ctx, c)
+		return exec(ctx, c)
 	}
 	dbpath, err := pkgdb.RPMDBDir(m.root)
 	if err != nil {
@@ -217,7 +224,7 @@ func (m *rpmMgr) withDBPath(ctx context.Context, c run.Cmd) (run.Result, error) 
 		return run.Result{}, &CommandError{Cmd: c, ExitCode: -1, Err: err}
 	}
 	c.Env = append(append([]string(nil), c.Env...), "HOME="+home)
-	return m.exec(ctx, c)
+	return exec(ctx, c)
 }
 
 // parseRPMList reads `dnf|yum list --showduplicates <pkg>` or `tdnf list

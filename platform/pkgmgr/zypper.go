@@ -148,7 +148,7 @@ func (z *zypper) Install(ctx context.Context, pkg string) error {
 	c := z.installCmd(pkg)
 	res, err := z.retryLocked(ctx, c, func(res run.Result) bool {
 		return res.ExitCode == zypperExitCommit && containsAny(output(res), rpmLockMessages...)
-	}, z.exec)
+	}, z.execTx)
 	if err != nil {
 		return err
 	}
