@@ -141,7 +141,10 @@ func whatOf(mods []string) string {
 			}
 		}
 	}
-	return strings.Join(w, " and ")
+	if len(w) > 1 {
+		return strings.Join(w[:len(w)-1], ", ") + " and " + w[len(w)-1]
+	}
+	return strings.Join(w, "")
 }
 
 // findInInitrd opens one initramfs inside the root and looks for mods.
