@@ -77,11 +77,12 @@ e2e-wine:
 	$(GO) test -count=1 -v ./e2e/winetest/
 
 # Benchmarks report, they do not gate: check --root against dpkg-query, ensure against a plain
-# apt-get install, and the Go benchmarks (parsers, the service cycle, ...).
+# apt-get install, boot.hyperv on a real initramfs against lsinitramfs, and the Go benchmarks (parsers, the service cycle, ...).
 bench: build
 	bash e2e/debian/mkroot.sh build
 	bash e2e/debian/bench.sh $(CURDIR)/$(BIN)
 	BENCH_RUNS=$${BENCH_RUNS:-5} bash e2e/debian/bench-ensure.sh $(CURDIR)/$(BIN)
+	bash e2e/debian/bench-boot.sh $(CURDIR)/$(BIN)
 	$(GO) test -run='^$$' -bench=. -benchmem $$($(GO) list ./... | grep -v /e2e/)
 
 # Every package into dist/: .deb and .rpm for linux/amd64 and linux/arm64 (nfpm pinned in the
