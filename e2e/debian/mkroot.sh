@@ -2,8 +2,8 @@
 # mkroot.sh builds and caches pristine Debian 12 (bookworm) roots for the
 # end-to-end tests, and unpacks them.
 #
-#   mkroot.sh [--force] build [base|waagent|kernel|all]   build what is missing (default: all)
-#   mkroot.sh unpack NAME DEST                     extract NAME (base|waagent|kernel) into DEST,
+#   mkroot.sh [--force] build [base|waagent|kernel|i386|all]   build what is missing (default: all)
+#   mkroot.sh unpack NAME DEST                     extract NAME (base|waagent|kernel|i386) into DEST,
 #                                                  building it first when missing
 #   mkroot.sh path NAME                            print the tarball's path
 #
@@ -13,6 +13,8 @@
 #   kernel.tar   waagent + Debian's kernel (linux-image-amd64) with initramfs-tools and
 #                its initramfs (MODULES=most, zstd), plus dracut-core, xz-utils and zstd
 #                so tests can rebuild the image other ways
+#   i386.tar     debootstrap --arch=i386 --variant=minbase bookworm + the real `waagent`:
+#                a real 32-bit OS with a real agent (it runs natively on an amd64 kernel)
 #
 # The Debian mirror is read at run time from this machine's apt configuration
 # (AGENTKEEPER_DEBIAN_MIRROR overrides it). Needs root. Builds are serialised with
@@ -21,7 +23,7 @@
 set -euo pipefail
 
 readonly SUITE=bookworm
-readonly NAMES=(base waagent kernel)
+readonly NAMES=(base waagent kernel i386)
 readonly UNIT_LINK=etc/systemd/system/multi-user.target.wants/walinuxagent.service
 
 cache="${AGENTKEEPER_CACHE:-${HOME:-/root}/.cache/agentkeeper}/debian"
@@ -218,6 +220,25 @@ build_waagent() {
 	local root="$workdir/waagent"
 	mkdir -p "$root"
 	step "unpack base.tar" unpack_into base "$root"
+	install_waagent "$root"
+	step "pack waagent.tar" pack "$root" waagent
+}
+
+# build_i386: a 32-bit Debian 12 with the real agent, bootstrapped on its own
+# (debootstrap --arch=i386), for os.arch.
+build_i386() {
+	local root="$workdir/i386" uri
+	need_tool debootstrap debootstrap
+	uri="$(mirror)" || die "no apt source for $SUITE found in /etc/apt/sources.list{,.d/*} (set AGENTKEEPER_DEBIAN_MIRROR)"
+	step "debootstrap --arch=i386 --variant=minbase" debootstrap --arch=i386 --variant=minbase "$SUITE" "$root" "$uri"
+	step "check apt sources in root" check_sources "$root" "$uri"
+	install_waagent "$root"
+	step "pack i386.tar" pack "$root" i386
+}
+
+# install_waagent ROOT: install Debian's real waagent package into ROOT.
+install_waagent() {
+	local root="$1"
 	# Keep services from starting inside the chroot; removed again below so the
 	# image stays pristine.
 	printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
@@ -227,7 +248,6 @@ build_waagent() {
 	rm -f "$root/usr/sbin/policy-rc.d"
 	step "chroot apt-get clean" inroot "$root" apt-get clean
 	step "verify waagent in root" verify_waagent "$root"
-	step "pack waagent.tar" pack "$root" waagent
 }
 
 verify_waagent() {
@@ -320,6 +340,7 @@ ensure() {
 		[ -f "$(tarball waagent)" ] || build_waagent
 		build_kernel
 		;;
+	i386) build_i386 ;;
 	esac
 	remove_tree "$workdir"
 	workdir=""
@@ -344,13 +365,13 @@ main() {
 		local what="${1:-all}" n
 		case "$what" in
 		all) for n in "${NAMES[@]}"; do ensure "$n"; done ;;
-		base | waagent | kernel) ensure "$what" ;;
+		base | waagent | kernel | i386) ensure "$what" ;;
 		*) usage ;;
 		esac
 		;;
 	unpack)
 		[ $# -eq 2 ] || usage
-		case "$1" in base | waagent | kernel) ;; *) usage ;; esac
+		case "$1" in base | waagent | kernel | i386) ;; *) usage ;; esac
 		need_root
 		ensure "$1"
 		local t0

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/agentkeeper/agentkeeper/platform/filever"
 	"github.com/agentkeeper/agentkeeper/platform/fsroot"
 )
 
@@ -31,6 +32,10 @@ type Info struct {
 	// Windows only: Build ("20348"), Edition ("ServerDatacenter"), Server.
 	Build, Edition string
 	Server         bool
+	// EditionUnknown is true for an offline Windows image: its build is
+	// read from kernel32.dll's version, but not whether it is a server or
+	// a client (that is in the registry hive, which is not read).
+	EditionUnknown bool
 	// Source names the file or registry key read.
 	Source string
 }
@@ -245,12 +250,18 @@ func Detect(r fsroot.Root) (Info, error) {
 		return Info{}, fmt.Errorf("detect OS under %s: %w", r.Dir, err)
 	}
 	if sys, ok := findWindowsSystem32(r, ents); ok {
-		return Info{
-			Family: FamilyWindows,
-			ID:     "windows",
-			Name:   "Windows (offline image)",
-			Source: r.Join(sys),
-		}, nil
+		info := Info{
+			Family:         FamilyWindows,
+			ID:             "windows",
+			Name:           "Windows (offline image)",
+			Source:         r.Join(sys),
+			EditionUnknown: true,
+		}
+		if ver, build, src, ok := imageWindowsVersion(r, sys); ok {
+			info.VersionID, info.Build = ver, build
+			info.Source += "; version from " + src
+		}
+		return info, nil
 	}
 	return detectLinux(r)
 }
@@ -275,6 +286,53 @@ func findWindowsSystem32(r fsroot.Root, top []fs.DirEntry) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// imageVersionFiles are the System32 files whose file version is the
+// Windows version of an offline image (major.minor.build.revision).
+var imageVersionFiles = []string{"kernel32.dll", "ntdll.dll"}
+
+// imageWindowsVersion reads an offline image's Windows version ("6.3.9600")
+// and build ("9600") from the version resource of kernel32.dll (or
+// ntdll.dll) in sys.
+func imageWindowsVersion(r fsroot.Root, sys string) (ver, build, source string, ok bool) {
+	for _, name := range imageVersionFiles {
+		p, found := findFold(r, sys, name)
+		if !found {
+			continue
+		}
+		host, err := r.Resolve(p)
+		if err != nil {
+			continue
+		}
+		fi, err := filever.ParseFile(host)
+		if err != nil {
+			continue
+		}
+		if v, b, ok := WindowsFileVersion(fi.FileVersion); ok {
+			return v, b, "the file version of " + host, true
+		}
+	}
+	return "", "", "", false
+}
+
+// WindowsFileVersion splits a system file's version "6.3.9600.17415" into
+// the Windows version "6.3.9600" and build "9600"; ok is false when it is
+// not a.b.c.d with a build of at least 1000 (no Windows NT build is lower).
+func WindowsFileVersion(fv string) (ver, build string, ok bool) {
+	f := strings.Split(fv, ".")
+	if len(f) != 4 {
+		return "", "", false
+	}
+	for _, x := range f {
+		if _, err := strconv.ParseUint(x, 10, 16); err != nil {
+			return "", "", false
+		}
+	}
+	if n, _ := strconv.Atoi(f[2]); n < 1000 {
+		return "", "", false
+	}
+	return f[0] + "." + f[1] + "." + f[2], f[2], true
 }
 
 func isDir(r fsroot.Root, p string) bool {
@@ -337,6 +395,8 @@ func infoFromOSRelease(kv map[string]string, source string) Info {
 // HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion.
 type windowsVersion struct {
 	ProductName, EditionID, InstallationType, DisplayVersion string
+	// ProductType is ProductOptions' WinNT (client), ServerNT or LanmanNT.
+	ProductType string
 	// CurrentBuildNumber, and CurrentVersion ("6.3") for systems without
 	// the numeric major/minor values.
 	Build, CurrentVersion string
@@ -357,8 +417,14 @@ func windowsInfo(v windowsVersion, source string) (Info, error) {
 	case strings.TrimSpace(v.CurrentVersion) != "":
 		ver = strings.TrimSpace(v.CurrentVersion)
 	}
+	// InstallationType (Client, Server, Server Core) where Windows has it,
+	// else ProductType, else the edition's name.
 	server := v.InstallationType != "Client"
-	if v.InstallationType == "" {
+	switch {
+	case v.InstallationType != "":
+	case v.ProductType != "":
+		server = !strings.EqualFold(v.ProductType, "WinNT")
+	default:
 		server = strings.Contains(strings.ToLower(v.EditionID), "server")
 	}
 	name := strings.TrimSpace(v.ProductName)

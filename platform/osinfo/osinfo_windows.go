@@ -14,6 +14,10 @@ import (
 // currentVersionKey holds the running Windows' product name and build.
 const currentVersionKey = `SOFTWARE\Microsoft\Windows NT\CurrentVersion`
 
+// productOptionsKey holds ProductType: WinNT on clients, ServerNT or
+// LanmanNT (a domain controller) on servers.
+const productOptionsKey = `SYSTEM\CurrentControlSet\Control\ProductOptions`
+
 // detectLiveWindows reads the running Windows' version from the registry.
 func detectLiveWindows() (Info, error) {
 	source := `HKLM\` + currentVersionKey
@@ -39,6 +43,10 @@ func detectLiveWindows() (Info, error) {
 	}
 	if v.Build == "" {
 		v.Build = str("CurrentBuild")
+	}
+	if pk, err := registry.OpenKey(registry.LOCAL_MACHINE, productOptionsKey, registry.QUERY_VALUE); err == nil {
+		v.ProductType, _, _ = pk.GetStringValue("ProductType")
+		pk.Close()
 	}
 	major, _, errMajor := k.GetIntegerValue("CurrentMajorVersionNumber")
 	minor, _, errMinor := k.GetIntegerValue("CurrentMinorVersionNumber")
