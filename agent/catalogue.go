@@ -164,14 +164,28 @@ type Target struct {
 // Cmd renders a command for a fix in the target's mode: as it is on the
 // live system, run inside the image with chroot under --root, so a fix
 // never names a command that would act on the build host.
-func (t *Target) Cmd(s string) string {
-	if t.Live {
+func (t *Target) Cmd(s string) string { return modeCmd(t.Live, t.Root.Dir, t.OS.Family, s) }
+
+// modeCmd renders a fix command for the mode: as is on the live system;
+// for a Linux image "chroot DIR s"; for a Windows image, to be run on the
+// running Windows machine (nothing installs into an offline Windows image).
+func modeCmd(live bool, dir, family, s string) string {
+	if live {
 		return s
 	}
-	if t.OS.Family == FamilyWindows {
-		return s + " (on the running Windows machine, not in the image at " + t.Root.Dir + ")"
+	if family == FamilyWindows {
+		return s + " (on the running Windows machine, not in the image at " + dir + ")"
 	}
-	return "chroot " + t.Root.Dir + " " + s
+	return "chroot " + dir + " " + s
+}
+
+// ensureCmd is `agentkeeper ensure` for the mode (with --root DIR for an
+// image).
+func ensureCmd(live bool, dir string) string {
+	if live {
+		return "`agentkeeper ensure`"
+	}
+	return "`agentkeeper ensure --root " + dir + "`"
 }
 
 // runProbes runs the declared probes that apply to the report's OS family.

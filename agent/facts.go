@@ -25,6 +25,30 @@ const (
 const (
 	DefaultMinLinux   = "2.2.53.1"
 	DefaultMinWindows = "2.6.1198.718"
+	// DefaultSupportedWindows is KB 4049215's floor for the Windows agent
+	// (support-extensions-agent-version.md): agents between
+	// DefaultMinWindows and it pass with a warning.
+	DefaultSupportedWindows = "2.7.41491.1010"
+	// LinuxAutoUpdateFloor: KB 4049215 keeps a Linux VM in support when its
+	// agent is newer than 2.1.7 and auto-update is on, where the
+	// distribution does not offer the minimum.
+	LinuxAutoUpdateFloor = "2.1.7"
+)
+
+// Where agent.version_source says the version was read.
+const (
+	SourceDpkg        = "dpkg"
+	SourceRPM         = "rpm"
+	SourceFile        = "file"
+	SourceGuestFolder = "guestagent-folder"
+	SourceRegistry    = "registry"
+)
+
+// Where agent.goal_state_source says the goal-state agent was found.
+const (
+	GoalStateProcess = "process"
+	GoalStateFolder  = "folder"
+	GoalStatePackage = "package"
 )
 
 // Paths inside the root (slash-separated, relative to the root).

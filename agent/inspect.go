@@ -35,9 +35,13 @@ type Options struct {
 	NoNetwork bool
 	// MinLinux and MinWindows are the oldest acceptable agent versions.
 	MinLinux, MinWindows *version.Version
-	Endpoints            Endpoints
-	Runner               run.Runner
-	Log                  *slog.Logger
+	// SupportedWindows is Azure's extension-support floor for the Windows
+	// agent (config windows.supported_version): below it agent.version
+	// warns.
+	SupportedWindows *version.Version
+	Endpoints        Endpoints
+	Runner           run.Runner
+	Log              *slog.Logger
 	// Version is agentkeeper's own version, copied into the report.
 	Version string
 
@@ -70,6 +74,12 @@ type Options struct {
 // live reports whether the root is the running system.
 func (o *Options) live() bool { return o.Root.IsHost() }
 
+// cmd renders a fix command for the mode (modeCmd).
+func (o *Options) cmd(family, s string) string { return modeCmd(o.live(), o.Root.Dir, family, s) }
+
+// ensure renders `agentkeeper ensure` for the mode.
+func (o *Options) ensure() string { return ensureCmd(o.live(), o.Root.Dir) }
+
 func (o *Options) defaults() {
 	if o.Runner == nil {
 		o.Runner = run.Exec{}
@@ -91,6 +101,9 @@ func (o *Options) defaults() {
 	}
 	if o.MinWindows == nil {
 		o.MinWindows = version.Must(version.NewVersion(DefaultMinWindows))
+	}
+	if o.SupportedWindows == nil {
+		o.SupportedWindows = version.Must(version.NewVersion(DefaultSupportedWindows))
 	}
 	if o.Endpoints.Timeout <= 0 {
 		o.Endpoints.Timeout = 3 * time.Second
@@ -131,6 +144,11 @@ func Inspect(ctx context.Context, o Options) *Report {
 	}
 	rep.OS = OSReport{Family: info.Family, ID: info.ID, Version: info.VersionID, Name: info.Name,
 		Like: append([]string{}, info.Like...), Edition: info.Edition, Server: info.Server}
+	if a, err := osinfo.DetectArch(o.Root, info.Family, o.live(), o.Registry); err != nil {
+		rep.archErr = err
+	} else {
+		rep.OS.Arch, rep.OS.Bits, rep.archSource = a.Name, a.Bits, a.Source
+	}
 	o.Log.Debug("detected operating system", "family", info.Family, "id", info.ID, "version", info.VersionID, "source", info.Source)
 	rep.Add(Check{ID: IDOSDetected, Status: StatusPass, Message: fmt.Sprintf("%s (%s)", nonEmpty(info.Name, info.ID), info.Source)})
 

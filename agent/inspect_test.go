@@ -145,7 +145,7 @@ func TestInspectLinuxFaults(t *testing.T) {
 			check: "mounts.noexec", status: StatusPass},
 		{desc: "os-release missing", drop: []string{"usr/lib/os-release"},
 			check: "os.detected", status: StatusFail, msg: "os-release"},
-		{desc: "goal-state agent downloaded", change: map[string]string{"var/lib/waagent/WALinuxAgent-2.12.0.4/": "", "var/lib/waagent/WALinuxAgent-2.9.1.1/": ""},
+		{desc: "goal-state agent downloaded", change: map[string]string{"var/lib/waagent/WALinuxAgent-2.12.0.4/HandlerManifest.json": "[]", "var/lib/waagent/WALinuxAgent-2.9.1.1/HandlerManifest.json": "[]"},
 			check: "agent.version", status: StatusPass},
 	}
 	for _, tc := range tests {

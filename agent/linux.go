@@ -5,12 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path"
 	"regexp"
 	"sort"
 	"strings"
-
-	"github.com/hashicorp/go-version"
 
 	"github.com/agentkeeper/agentkeeper/platform/fsroot"
 	"github.com/agentkeeper/agentkeeper/platform/mounts"
@@ -46,7 +43,7 @@ func inspectLinux(ctx context.Context, o *Options, rep *Report, info osinfo.Info
 	}
 	rep.Add(Check{ID: IDOSSupported, Status: StatusPass, Message: msg})
 
-	installFix := fmt.Sprintf("install the package %s (%s), or run `agentkeeper ensure`", la.Package, installCommand(la))
+	installFix := fmt.Sprintf("install the package %s (%s), or run %s", la.Package, o.cmd(FamilyLinux, installCommand(la)), o.ensure())
 	var (
 		pkg   pkgdb.Package
 		found bool
@@ -74,25 +71,24 @@ func inspectLinux(ctx context.Context, o *Options, rep *Report, info osinfo.Info
 		rep.Agent.PackageVersion = pkg.Version
 		rep.Add(Check{ID: IDAgentInstalled, Status: StatusFail,
 			Message: fmt.Sprintf("package %s %s is not fully installed (status %q in %s)", la.Package, pkg.Version, pkg.Status, db),
-			Fix:     "finish or repeat the installation: " + installCommand(la)})
+			Fix:     "finish or repeat the installation: " + o.cmd(FamilyLinux, installCommand(la))})
 		skipAll(rep, "the agent is not fully installed", agentChecks...)
 		return
 	}
 	rep.Agent.Installed = true
 	rep.Agent.PackageVersion = pkg.Version
-	rep.Agent.VersionSource = map[bool]string{true: "dpkg", false: "rpm"}[la.Installer == InstallerApt]
+	rep.Agent.VersionSource = map[bool]string{true: SourceDpkg, false: SourceRPM}[la.Installer == InstallerApt]
 	rep.Add(Check{ID: IDAgentInstalled, Status: StatusPass, Message: fmt.Sprintf("package %s %s is installed (%s)", la.Package, pkg.Version, db)})
 
-	upd := fmt.Sprintf("update the package %s (%s), or run `agentkeeper ensure`", la.Package, updateCommand(la))
+	upd := fmt.Sprintf("update the package %s (%s), or run %s", la.Package, updateCommands(o, la), o.ensure())
 	if v, err := pkgdb.Upstream(pkg.Version); err != nil {
 		rep.Add(Check{ID: IDAgentVersion, Status: StatusFail,
 			Message: fmt.Sprintf("package version %q in %s is not a version: %v", clip(pkg.Version, 80), db, err), Fix: upd})
 	} else {
 		rep.Agent.Version = v.String()
-		versionCheck(rep, v, o.MinLinux, "package "+pkg.Version, upd)
+		linuxVersionCheck(o, rep, la, v, pkg.Version, upd)
 	}
 
-	goalState(o, rep)
 	serviceCheck(ctx, o, rep, la)
 	waagentConfChecks(o, rep)
 	pythonCheck(o, rep)
@@ -110,59 +106,17 @@ func installCommand(la LinuxAgent) string {
 	}
 }
 
-func updateCommand(la LinuxAgent) string {
+// updateCommands renders the commands that update the package, each for
+// the mode (under --root every one runs in the image).
+func updateCommands(o *Options, la LinuxAgent) string {
 	switch la.Installer {
 	case InstallerApt:
-		return "apt-get update && apt-get install --only-upgrade " + la.Package
+		return o.cmd(FamilyLinux, "apt-get update") + " && " + o.cmd(FamilyLinux, "apt-get install --only-upgrade "+la.Package)
 	case InstallerZypper:
-		return "zypper update " + la.Package
+		return o.cmd(FamilyLinux, "zypper update "+la.Package)
 	default:
-		return la.Installer + " update " + la.Package
+		return o.cmd(FamilyLinux, la.Installer+" update "+la.Package)
 	}
-}
-
-// goalState finds the version of the extension handler: the running
-// -run-exthandlers process on a live system, else the newest downloaded
-// agent, else the packaged agent itself.
-func goalState(o *Options, rep *Report) {
-	var best *version.Version
-	where := ""
-	if o.live() {
-		ps, err := o.Processes()
-		if err != nil {
-			o.Log.Debug("cannot list processes", "err", err)
-		}
-		for _, p := range ps {
-			m := goalStateProc.FindStringSubmatch(strings.Join(p.Args, " "))
-			if m == nil {
-				continue
-			}
-			if v, err := version.NewVersion(m[1]); err == nil && (best == nil || v.GreaterThan(best)) {
-				best, where = v, fmt.Sprintf("running process %d", p.PID)
-			}
-		}
-	}
-	if best == nil {
-		ents, err := o.Root.ReadDir(PathWaagentLib)
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			o.Log.Debug("cannot list agent folder", "err", err)
-		}
-		for _, e := range ents {
-			m := goalStateDir.FindStringSubmatch(e.Name())
-			if m == nil || !e.IsDir() {
-				continue
-			}
-			if v, err := version.NewVersion(m[1]); err == nil && (best == nil || v.GreaterThan(best)) {
-				best, where = v, o.Root.Join(path.Join(PathWaagentLib, e.Name()))
-			}
-		}
-	}
-	if best == nil {
-		rep.Agent.GoalStateVersion = rep.Agent.Version
-		return
-	}
-	rep.Agent.GoalStateVersion = best.String()
-	o.Log.Debug("goal-state agent", "version", best, "from", where)
 }
 
 func serviceCheck(ctx context.Context, o *Options, rep *Report, la LinuxAgent) {
@@ -190,10 +144,10 @@ func serviceCheck(ctx context.Context, o *Options, rep *Report, la LinuxAgent) {
 	switch {
 	case !st.Installed:
 		rep.Add(Check{ID: IDAgentService, Status: StatusFail, Message: fmt.Sprintf("unit %s not found (%s)", la.Unit, how),
-			Fix: "reinstall the package " + la.Package})
+			Fix: "reinstall the package " + la.Package + " (" + o.cmd(FamilyLinux, installCommand(la)) + ")"})
 	case !st.Enabled && !o.live():
 		rep.Add(Check{ID: IDAgentService, Status: StatusFail, Message: fmt.Sprintf("unit %s is %s in the image: it will not start at boot", la.Unit, nonEmpty(st.StartType, "not enabled")),
-			Fix: fmt.Sprintf("enable it in the image: systemctl --root %s enable %s", o.Root.Dir, unit)})
+			Fix: fmt.Sprintf("enable it in the image: systemctl --root %s enable %s, or run %s", o.Root.Dir, unit, o.ensure())})
 	case !st.Enabled:
 		rep.Add(Check{ID: IDAgentService, Status: StatusFail, Message: fmt.Sprintf("unit %s is %s: it will not start at boot", la.Unit, nonEmpty(st.StartType, "not enabled")),
 			Fix: "systemctl unmask " + unit + "; systemctl enable --now " + unit})
@@ -207,26 +161,55 @@ func serviceCheck(ctx context.Context, o *Options, rep *Report, la LinuxAgent) {
 	}
 }
 
-func waagentConfChecks(o *Options, rep *Report) {
+// readWaagentConf reads and parses /etc/waagent.conf under the root.
+func readWaagentConf(o *Options) (WaagentConf, error) {
 	file := o.Root.Join(PathWaagentConf)
 	data, err := o.Root.ReadFile(PathWaagentConf, fsroot.MaxSmallFile)
-	var conf WaagentConf
-	if err == nil {
-		conf, err = ParseWaagentConf(data)
-		if err != nil {
-			err = fmt.Errorf("%s: %w", file, err)
-		}
+	if err != nil {
+		return WaagentConf{}, err
+	}
+	conf, err := ParseWaagentConf(data)
+	if err != nil {
+		return WaagentConf{}, fmt.Errorf("%s: %w", file, err)
+	}
+	return conf, nil
+}
+
+// autoUpdateOn reports whether the agent updates itself: a missing
+// waagent.conf means the defaults (on); AutoUpdate.UpdateToLatestVersion,
+// when set, overrides AutoUpdate.Enabled. known is false when the file
+// cannot be read.
+func autoUpdateOn(conf WaagentConf, err error) (on, known bool) {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return true, true
+	case err != nil:
+		return false, false
+	}
+	if _, set := conf.Get("AutoUpdate.UpdateToLatestVersion"); set {
+		return conf.Switch("AutoUpdate.UpdateToLatestVersion", true), true
+	}
+	return conf.Switch("AutoUpdate.Enabled", true), true
+}
+
+func waagentConfChecks(o *Options, rep *Report) {
+	file := o.Root.Join(PathWaagentConf)
+	// The fixes name the file as the host sees it: under --root, the
+	// image's copy.
+	conf, err := readWaagentConf(o)
+	if on, known := autoUpdateOn(conf, err); known {
+		rep.Agent.AutoUpdate = boolp(on)
 	}
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		rep.Add(Check{ID: IDAgentConfig, Status: StatusWarn, Message: file + " is missing: the agent runs with its defaults",
-			Fix: "reinstall the agent package to restore " + PathWaagentConf})
+			Fix: "reinstall the agent package to restore " + file})
 		conf = WaagentConf{Values: map[string]string{}}
 	case err != nil:
 		rep.Add(Check{ID: IDAgentConfig, Status: StatusFail, Message: "cannot read the agent's configuration: " + err.Error(),
-			Fix: "restore " + PathWaagentConf + " from the agent package"})
+			Fix: "restore " + file + " from the agent package"})
 		rep.Add(Check{ID: IDAgentExtensions, Status: StatusFail, Message: "unknown: " + file + " could not be read",
-			Fix: "restore " + PathWaagentConf + " and make sure it says Extensions.Enabled=y"})
+			Fix: "restore " + file + " and make sure it says Extensions.Enabled=y"})
 		return
 	case len(conf.Problems) > 0:
 		rep.Add(Check{ID: IDAgentConfig, Status: StatusWarn, Message: fmt.Sprintf("%s: %d line(s) not understood, first %s", file, len(conf.Problems), conf.Problems[0])})
@@ -238,14 +221,14 @@ func waagentConfChecks(o *Options, rep *Report) {
 		v, _ := conf.Get("Extensions.Enabled")
 		rep.Add(Check{ID: IDAgentExtensions, Status: StatusFail,
 			Message: fmt.Sprintf("Extensions.Enabled=%s in %s: Azure Backup's extension cannot run (GuestAgentSnapshotTaskStatusError)", v, file),
-			Fix:     "set Extensions.Enabled=y in " + PathWaagentConf + " and restart the agent"})
+			Fix:     "set Extensions.Enabled=y in " + file + restartAgent(o)})
 	} else {
 		rep.Add(Check{ID: IDAgentExtensions, Status: StatusPass, Message: "extensions are enabled"})
 	}
 	if v, ok := conf.Get("Provisioning.Agent"); ok && !strings.EqualFold(v, "auto") {
 		rep.Add(Check{ID: IDAgentProvisioning, Status: StatusWarn,
 			Message: fmt.Sprintf("Provisioning.Agent=%s in %s", v, file),
-			Fix:     "set Provisioning.Agent=auto in " + PathWaagentConf + " unless another provisioning agent is meant to run"})
+			Fix:     "set Provisioning.Agent=auto in " + file + " unless another provisioning agent is meant to run"})
 	}
 	// AutoUpdate.UpdateToLatestVersion, when set, overrides AutoUpdate.Enabled.
 	auto, _ := conf.Get("AutoUpdate.Enabled")
@@ -253,13 +236,30 @@ func waagentConfChecks(o *Options, rep *Report) {
 	switch {
 	case latestSet && !conf.Switch("AutoUpdate.UpdateToLatestVersion", true):
 		rep.Add(Check{ID: IDAgentAutoUpdate, Status: StatusWarn, Message: "AutoUpdate.UpdateToLatestVersion=" + latest + ": the agent will not update itself",
-			Fix: "set AutoUpdate.UpdateToLatestVersion=y in " + PathWaagentConf + ", or keep the package current"})
+			Fix: "set AutoUpdate.UpdateToLatestVersion=y in " + file + ", or keep the package current"})
 	case !latestSet && !conf.Switch("AutoUpdate.Enabled", true):
 		rep.Add(Check{ID: IDAgentAutoUpdate, Status: StatusWarn, Message: "AutoUpdate.Enabled=" + auto + ": the agent will not update itself",
-			Fix: "set AutoUpdate.Enabled=y in " + PathWaagentConf + ", or keep the package current"})
+			Fix: "set AutoUpdate.Enabled=y in " + file + ", or keep the package current"})
 	default:
 		rep.Add(Check{ID: IDAgentAutoUpdate, Status: StatusPass, Message: "the agent updates itself"})
 	}
+}
+
+// restartAgent ends a configuration fix: restart the agent (live), nothing
+// in an image (it reads the file when it starts).
+func restartAgent(o *Options) string {
+	if o.live() {
+		return " and restart the agent"
+	}
+	return " (the agent reads it when the image boots)"
+}
+
+// inImage says "in the image at DIR " under --root, nothing live.
+func inImage(o *Options) string {
+	if o.live() {
+		return ""
+	}
+	return "in the image at " + o.Root.Dir + " "
 }
 
 func readHead(r fsroot.Root, p string, n int64) ([]byte, error) {
@@ -298,7 +298,7 @@ func noexecCheck(o *Options, rep *Report) {
 	sort.Strings(bad)
 	if len(bad) > 0 {
 		rep.Add(Check{ID: IDMountsNoexec, Status: StatusFail, Message: "noexec on " + strings.Join(bad, ", ") + " (" + src + "): extensions cannot run",
-			Fix: "remove noexec from the mount options of /var and /var/lib"})
+			Fix: "remove noexec from the mount options of /var and /var/lib (" + src + ")"})
 		return
 	}
 	rep.Add(Check{ID: IDMountsNoexec, Status: StatusPass, Message: "/var and /var/lib allow execution (" + src + ")"})

@@ -62,6 +62,7 @@ func networkChecks(ctx context.Context, o *Options, rep *Report) {
 		skipAll(rep, "not an Azure VM: the Azure host endpoints are only reachable on Azure", ids...)
 		return
 	}
+	rep.NetworkChecked = true
 	e := o.Endpoints
 	wire := strings.TrimRight(e.WireServer, "/") + "/?comp=versions"
 	client, via := wireServerClient(o, rep, wire)

@@ -45,6 +45,11 @@ type OSReport struct {
 	// Edition and Server are filled on Windows.
 	Edition string `json:"edition,omitempty"`
 	Server  bool   `json:"server,omitempty"`
+	// Arch is the OS's architecture (Linux x86_64, i386, aarch64, ...;
+	// Windows AMD64, x86, ARM64); Bits is 32 or 64; both empty when it
+	// could not be told (os.arch says why).
+	Arch string `json:"arch"`
+	Bits int    `json:"bits,omitempty"`
 }
 
 // AgentReport describes the Azure VM agent found (or expected).
@@ -66,9 +71,20 @@ type AgentReport struct {
 	PackageVersion string `json:"package_version"`
 	// VersionSource says where Version was read: dpkg, rpm, file, guestagent-folder, registry.
 	VersionSource string `json:"version_source,omitempty"`
-	// GoalStateVersion is the self-updated extension handler's version.
+	// GoalStateVersion is the self-updated extension handler's version:
+	// the version judged against the minimum on Linux.
 	GoalStateVersion string `json:"goal_state_version"`
-	MinVersion       string `json:"min_version"`
+	// GoalStateSource says where GoalStateVersion comes from: process (the
+	// running -run-exthandlers process), folder (the newest usable
+	// WALinuxAgent-<ver> folder), package (no newer agent than the package).
+	GoalStateSource string `json:"goal_state_source,omitempty"`
+	MinVersion      string `json:"min_version"`
+	// AutoUpdate is whether the Linux agent updates itself (waagent.conf;
+	// on when the file is missing); null when unknown or on Windows.
+	AutoUpdate *bool `json:"auto_update,omitempty"`
+	// SupportedVersion is Azure's extension-support floor for the Windows
+	// agent (KB 4049215); between MinVersion and it, agent.version warns.
+	SupportedVersion string `json:"supported_version,omitempty"`
 	ServiceEnabled   bool   `json:"service_enabled"`
 	// ServiceRunning is null when it cannot be known (offline images).
 	ServiceRunning *bool `json:"service_running"`
@@ -80,10 +96,14 @@ type Report struct {
 	Ready bool `json:"ready"`
 	// Offline is true when the root is not the live system: no processes,
 	// no network, no live service state.
-	Offline bool        `json:"offline"`
-	Root    string      `json:"root"`
-	OS      OSReport    `json:"os"`
-	Agent   AgentReport `json:"agent"`
+	Offline bool `json:"offline"`
+	// NetworkChecked is true when the Azure endpoints were probed (a live
+	// Azure VM without --no-network); false in images, off Azure and with
+	// network checks turned off.
+	NetworkChecked bool        `json:"network_checked"`
+	Root           string      `json:"root"`
+	OS             OSReport    `json:"os"`
+	Agent          AgentReport `json:"agent"`
 	// Backup says whether an Azure Backup snapshot is running, and why.
 	Backup backup.Result `json:"backup"`
 	Checks []Check       `json:"checks"`
@@ -96,6 +116,10 @@ type Report struct {
 
 	// skip holds the checks turned off by configuration (checks.skip).
 	skip map[CheckID]bool
+	// archSource and archErr say where OS.Arch was read, or why it could
+	// not be (for os.arch).
+	archSource string
+	archErr    error
 }
 
 // Add appends a check to the report. A check the configuration skips is

@@ -14,8 +14,6 @@ import (
 	"github.com/agentkeeper/agentkeeper/platform/filever"
 	"github.com/agentkeeper/agentkeeper/platform/fsroot"
 	"github.com/agentkeeper/agentkeeper/platform/osinfo"
-	"github.com/agentkeeper/agentkeeper/platform/registry"
-	"github.com/agentkeeper/agentkeeper/platform/service"
 )
 
 // guestAgentDir matches C:\WindowsAzure\GuestAgent_<ver>[_<timestamp>].
@@ -27,37 +25,17 @@ var leadingVersion = regexp.MustCompile(`^\s*(\d+(?:\.\d+){1,3})`)
 // Registry fallback (azure-agent-facts.md: unconfirmed as the only source).
 const regGuestKey, regGuestValue = `SOFTWARE\Microsoft\Virtual Machine\Guest`, "GuestAgentVersion"
 
-// windowsMinBuild is Windows Server 2016's build: the agent needs 2016 or later.
-const windowsMinBuild = 14393
-
 func inspectWindows(ctx context.Context, o *Options, rep *Report, info osinfo.Info) {
 	live := o.live() && runtime.GOOS == "windows"
 	rep.Agent = AgentReport{Supported: true, Package: WindowsPackage, Service: WindowsService,
-		Installer: InstallerMSI, MinVersion: o.MinWindows.Original()}
-	var build int
-	fmt.Sscan(info.Build, &build)
-	switch {
-	case build > 0 && build < windowsMinBuild:
-		rep.Agent.Supported = false
-		rep.Add(Check{ID: IDOSSupported, Status: StatusFail,
-			Message: fmt.Sprintf("%s (build %d): the Azure VM agent needs Windows Server 2016 (build %d) or later", info.Name, build, windowsMinBuild),
-			Fix:     "upgrade Windows before migrating"})
-	case build == 0:
-		rep.Add(Check{ID: IDOSSupported, Status: StatusPass, Message: "Windows (build unknown in an offline image; the agent needs Windows Server 2016 or later)"})
-	default:
-		rep.Add(Check{ID: IDOSSupported, Status: StatusPass, Message: fmt.Sprintf("%s build %d", info.Name, build)})
-	}
+		Installer: InstallerMSI, MinVersion: o.MinWindows.Original(), SupportedVersion: o.SupportedWindows.Original()}
+	sup, ok := windowsSupport(info, rep.OS.Bits, o.Now())
+	rep.Agent.Supported = ok
+	rep.Add(sup)
 
-	installFix := "install the Azure VM agent MSI as Administrator (msiexec /i WindowsAzureVmAgent.msi /quiet /norestart), or run `agentkeeper ensure` with windows.msi set"
-	v, raw, where, err := windowsAgentVersion(o, live)
-	switch {
-	case strings.HasPrefix(where, "product version"):
-		rep.Agent.VersionSource = "file"
-	case strings.Contains(where, "GuestAgent_"):
-		rep.Agent.VersionSource = "guestagent-folder"
-	case strings.Contains(where, "registry"):
-		rep.Agent.VersionSource = "registry"
-	}
+	installFix := "install the Azure VM agent MSI as Administrator: " + o.cmd(FamilyWindows, "msiexec /i WindowsAzureVmAgent.msi /quiet /norestart, or `agentkeeper ensure` with windows.msi set")
+	v, raw, where, source, err := windowsAgentVersion(o, live)
+	rep.Agent.VersionSource = source
 	switch {
 	case err != nil:
 		rep.Add(Check{ID: IDAgentInstalled, Status: StatusFail, Message: "the Azure VM agent is not installed: " + err.Error(), Fix: installFix})
@@ -74,8 +52,8 @@ func inspectWindows(ctx context.Context, o *Options, rep *Report, info osinfo.In
 		rep.Agent.Version = v.String()
 		rep.Agent.GoalStateVersion = v.String()
 		rep.Add(Check{ID: IDAgentInstalled, Status: StatusPass, Message: "agent found: " + where})
-		versionCheck(rep, v, o.MinWindows, where,
-			"make sure no backup is running, then reinstall the newer agent MSI (msiexec /i WindowsAzureVmAgent.msi /quiet /norestart), or run `agentkeeper ensure`")
+		windowsVersionCheck(rep, v, o.MinWindows, o.SupportedWindows, where,
+			"make sure no backup is running, then reinstall the newer agent MSI: "+o.cmd(FamilyWindows, "msiexec /i WindowsAzureVmAgent.msi /quiet /norestart, or `agentkeeper ensure` with windows.msi set"))
 	}
 	if newest := newestGuestAgent(o.Root); newest != nil {
 		rep.Agent.GoalStateVersion = newest.String()
@@ -85,13 +63,31 @@ func inspectWindows(ctx context.Context, o *Options, rep *Report, info osinfo.In
 		rep.Add(Check{ID: IDAgentService, Status: StatusSkip, Message: "offline image: service state is not read"})
 		return
 	}
-	windowsServiceCheck(rep)
+	windowsServiceCheck(o, rep)
+}
+
+// windowsVersionCheck: below min (the seed's Azure Backup requirement) the
+// agent fails; between min and supported (KB 4049215's extension floor) it
+// warns, naming both.
+func windowsVersionCheck(rep *Report, have, min, supported *version.Version, where, fix string) {
+	switch {
+	case have.LessThan(min):
+		rep.Add(Check{ID: IDAgentVersion, Status: StatusFail,
+			Message: fmt.Sprintf("agent %s is older than the minimum %s (%s)", have, min, where), Fix: fix})
+	case have.LessThan(supported):
+		rep.Add(Check{ID: IDAgentVersion, Status: StatusWarn,
+			Message: fmt.Sprintf("agent %s meets Azure Backup's minimum %s but is below %s, the oldest Windows agent Azure supports extensions on (KB 4049215) (%s)", have, min, supported, where),
+			Fix:     fix})
+	default:
+		rep.Add(Check{ID: IDAgentVersion, Status: StatusPass,
+			Message: fmt.Sprintf("agent %s meets the minimum %s and Azure's supported %s (%s)", have, min, supported, where)})
+	}
 }
 
 // windowsAgentVersion reads the requirement's own source first (the product
 // version of WaAppAgent.exe), then the fallbacks, and says which it used.
 // v is nil with err nil when a version was found but does not parse.
-func windowsAgentVersion(o *Options, live bool) (v *version.Version, raw, where string, err error) {
+func windowsAgentVersion(o *Options, live bool) (v *version.Version, raw, where, source string, err error) {
 	exe, ferr := resolveFold(o.Root, PathWaAppAgent)
 	if ferr == nil {
 		var fi filever.Info
@@ -105,32 +101,32 @@ func windowsAgentVersion(o *Options, live bool) (v *version.Version, raw, where 
 			where = "product version of " + exe
 			if m := leadingVersion.FindStringSubmatch(raw); m != nil {
 				if v, err := version.NewVersion(m[1]); err == nil {
-					return v, raw, where, nil
+					return v, raw, where, SourceFile, nil
 				}
 			}
 			if v, err := version.NewVersion(fi.ProductVersion); err == nil && fi.ProductVersion != "0.0.0.0" {
-				return v, raw, where + " (fixed product version)", nil
+				return v, raw, where + " (fixed product version)", SourceFile, nil
 			}
-			return nil, raw, where, nil
+			return nil, raw, where, SourceFile, nil
 		}
 	}
 	// Fallback 1: the newest GuestAgent_<ver> folder.
 	if g := newestGuestAgent(o.Root); g != nil {
-		return g, g.String(), "fallback: newest GuestAgent_* folder in " + o.Root.Join(PathWindowsAzure) + " (" + ferr.Error() + ")", nil
+		return g, g.String(), "fallback: newest GuestAgent_* folder in " + o.Root.Join(PathWindowsAzure) + " (" + ferr.Error() + ")", SourceGuestFolder, nil
 	}
 	// Fallback 2: the registry, live only.
 	if live {
-		if s, err := registry.LocalMachineString(regGuestKey, regGuestValue); err == nil {
+		if s, err := o.Registry.String(regGuestKey, regGuestValue); err == nil {
 			where = `fallback: registry HKLM\` + regGuestKey + `\` + regGuestValue
 			if m := leadingVersion.FindStringSubmatch(s); m != nil {
 				if v, err := version.NewVersion(m[1]); err == nil {
-					return v, s, where, nil
+					return v, s, where, SourceRegistry, nil
 				}
 			}
-			return nil, s, where, nil
+			return nil, s, where, SourceRegistry, nil
 		}
 	}
-	return nil, "", "", ferr
+	return nil, "", "", "", ferr
 }
 
 func newestGuestAgent(r fsroot.Root) *version.Version {
@@ -184,12 +180,12 @@ func resolveFold(r fsroot.Root, p string) (string, error) {
 	return r.Resolve(cur)
 }
 
-func windowsServiceCheck(rep *Report) {
+func windowsServiceCheck(o *Options, rep *Report) {
 	var problems []string
 	running := true
 	enabled := true
 	for _, name := range []string{WindowsRdAgent, WindowsService} {
-		st, err := service.Windows(name)
+		st, err := o.WinService(name)
 		switch {
 		case err != nil:
 			problems = append(problems, fmt.Sprintf("%s: %v", name, err))
