@@ -45,8 +45,10 @@ type Config struct {
 
 	LinuxMinVersion   *version.Version
 	WindowsMinVersion *version.Version
-	Offline           bool
-	LogLevel          string
+	// WindowsSupportedVersion is windows.supported_version.
+	WindowsSupportedVersion *version.Version
+	Offline                 bool
+	LogLevel                string
 	// ChecksSkip are check IDs to report as skipped (config checks.skip).
 	ChecksSkip []string
 

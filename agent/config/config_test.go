@@ -41,21 +41,22 @@ func mustVersion(s string) *version.Version { return version.Must(version.NewVer
 
 func defaultConfig() Config {
 	return Config{
-		LinuxMinVersion:    mustVersion("2.2.53.1"),
-		WindowsMinVersion:  mustVersion("2.6.1198.718"),
-		LogLevel:           "info",
-		WireServer:         "http://168.63.129.16",
-		HostGAPlugin:       "http://168.63.129.16:32526",
-		IMDS:               "http://169.254.169.254",
-		NetworkTimeout:     3 * time.Second,
-		BackupStaleAfter:   2 * time.Hour,
-		BackupWait:         0,
-		BackupPoll:         30 * time.Second,
-		WindowsMSISigner:   "Microsoft Corporation",
-		InstallAuto:        true,
-		InstallLockTimeout: 5 * time.Minute,
-		ServiceInterval:    time.Hour,
-		ServiceListen:      "127.0.0.1:9867",
+		LinuxMinVersion:         mustVersion("2.2.53.1"),
+		WindowsMinVersion:       mustVersion("2.6.1198.718"),
+		WindowsSupportedVersion: mustVersion("2.7.41491.1010"),
+		LogLevel:                "info",
+		WireServer:              "http://168.63.129.16",
+		HostGAPlugin:            "http://168.63.129.16:32526",
+		IMDS:                    "http://169.254.169.254",
+		NetworkTimeout:          3 * time.Second,
+		BackupStaleAfter:        2 * time.Hour,
+		BackupWait:              0,
+		BackupPoll:              30 * time.Second,
+		WindowsMSISigner:        "Microsoft Corporation",
+		InstallAuto:             true,
+		InstallLockTimeout:      5 * time.Minute,
+		ServiceInterval:         time.Hour,
+		ServiceListen:           "127.0.0.1:9867",
 	}
 }
 
@@ -69,8 +70,12 @@ func equalConfig(t *testing.T, got, want *Config) {
 	if !g.WindowsMinVersion.Equal(w.WindowsMinVersion) {
 		t.Errorf("WindowsMinVersion = %s, want %s", g.WindowsMinVersion, w.WindowsMinVersion)
 	}
+	if !g.WindowsSupportedVersion.Equal(w.WindowsSupportedVersion) {
+		t.Errorf("WindowsSupportedVersion = %s, want %s", g.WindowsSupportedVersion, w.WindowsSupportedVersion)
+	}
 	g.LinuxMinVersion, w.LinuxMinVersion = nil, nil
 	g.WindowsMinVersion, w.WindowsMinVersion = nil, nil
+	g.WindowsSupportedVersion, w.WindowsSupportedVersion = nil, nil
 	if !reflect.DeepEqual(g, w) {
 		t.Errorf("config =\n%+v\nwant\n%+v", g, w)
 	}
@@ -95,6 +100,7 @@ linux:
   min_version: 2.9.1.1
 windows:
   min_version: "2.7.41491.1102"
+  supported_version: "2.7.41491.1200"
   msi: 'C:\agent\WindowsAzureVmAgent.msi'
   msi_sha256: " 0123ABCD "
   msi_signer: Contoso
@@ -151,6 +157,7 @@ func TestLoadFile(t *testing.T) {
 	full := defaultConfig()
 	full.LinuxMinVersion = mustVersion("2.9.1.1")
 	full.WindowsMinVersion = mustVersion("2.7.41491.1102")
+	full.WindowsSupportedVersion = mustVersion("2.7.41491.1200")
 	full.Offline = true
 	full.ChecksSkip = []string{"agent.python", "mounts.noexec"}
 	full.LogLevel = "debug"

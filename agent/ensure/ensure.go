@@ -92,6 +92,11 @@ type Plan struct {
 	From       string   `json:"from,omitempty"`
 	MinVersion string   `json:"min_version"`
 	Commands   []string `json:"commands"`
+	// IfOffered marks an update of a package below the minimum whose
+	// goal-state agent already passes (KB 4049215): it is made only when
+	// the repositories offer the minimum; otherwise the package is left
+	// as it is, saying why.
+	IfOffered bool `json:"if_offered,omitempty"`
 }
 
 // Step is one named precondition or action and how it went.
@@ -296,8 +301,8 @@ func MakePlan(rep *agent.Report, mgr pkgmgr.Manager, root fsroot.Root) Plan {
 	if rep.OS.Family == "windows" && (!root.IsHost() || runtime.GOOS != "windows") {
 		p.Action, p.Reason = ActionImpossible, "the Windows agent is installed by running its MSI on the running Windows machine: install it there (agentkeeper ensure on first boot), not into an offline image"
 		if c, ok := rep.Check(agent.IDAgentInstalled); ok && c.Status != agent.StatusFail {
-			if v, ok := rep.Check(agent.IDAgentVersion); ok && v.Status == agent.StatusPass {
-				p.Action, p.Reason = ActionNone, "the agent in the image is installed and current"
+			if v, ok := rep.Check(agent.IDAgentVersion); ok && v.Status != agent.StatusFail {
+				p.Action, p.Reason = ActionNone, "the agent in the image is installed and recent enough"
 			}
 		}
 		return p
@@ -310,6 +315,10 @@ func MakePlan(rep *agent.Report, mgr pkgmgr.Manager, root fsroot.Root) Plan {
 		p.Action, p.Reason = ActionInstall, inst.Message
 	case ver.Status == agent.StatusFail:
 		p.Action, p.Reason = ActionUpdate, ver.Message
+	case packageBelowMin(rep):
+		p.Action, p.IfOffered = ActionUpdate, true
+		p.Reason = fmt.Sprintf("package %s %s is below the minimum %s (agent.version: %s): updated when the repositories offer %s or later",
+			a.Package, a.PackageVersion, a.MinVersion, ver.Status, a.MinVersion)
 	case svc.Status == agent.StatusFail && rep.OS.Family == "linux":
 		p.Action, p.Reason = ActionEnable, svc.Message
 	default:
@@ -333,6 +342,18 @@ func MakePlan(rep *agent.Report, mgr pkgmgr.Manager, root fsroot.Root) Plan {
 			"msiexec /i <msi> /quiet /norestart /L*v <log>")
 	}
 	return p
+}
+
+// packageBelowMin reports whether a Linux agent package is older than the
+// minimum although agent.version did not fail (the goal-state agent meets
+// it, or KB 4049215's auto-update rule applies), from the typed fields.
+func packageBelowMin(rep *agent.Report) bool {
+	if rep.OS.Family != agent.FamilyLinux || !rep.Agent.Installed {
+		return false
+	}
+	have, err := version.NewVersion(rep.Agent.Version)
+	min, merr := version.NewVersion(rep.Agent.MinVersion)
+	return err == nil && merr == nil && have.LessThan(min)
 }
 
 // checkNow evaluates the preconditions without waiting or locking (dry run).
@@ -432,6 +453,9 @@ func (o *Options) sourceReady(ctx context.Context, res *Result, rep *agent.Repor
 		res.pre("source", StepDeferred, "%v", err)
 		res.end("deferred", ExitDeferred, "the package manager is busy: %v", err)
 		return false
+	case err != nil && res.Plan.IfOffered && errors.Is(err, pkgmgr.ErrNotOffered):
+		leave(res, rep, fmt.Sprintf("the repositories do not offer %s", rep.Agent.Package))
+		return false
 	case err != nil:
 		res.pre("source", StepFail, "%v", err)
 		res.end("failed", ExitNotReady, "the repositories do not offer %s: %v", rep.Agent.Package, err)
@@ -439,6 +463,10 @@ func (o *Options) sourceReady(ctx context.Context, res *Result, rep *agent.Repor
 	}
 	up, err := pkgdb.Upstream(cand)
 	min, merr := version.NewVersion(rep.Agent.MinVersion)
+	if err == nil && merr == nil && up.LessThan(min) && res.Plan.IfOffered {
+		leave(res, rep, fmt.Sprintf("the repositories offer %s %s, below the minimum %s", rep.Agent.Package, cand, rep.Agent.MinVersion))
+		return false
+	}
 	if err == nil && merr == nil && up.LessThan(min) {
 		res.pre("source", StepFail, "the repositories offer %s %s, below the minimum %s", rep.Agent.Package, cand, rep.Agent.MinVersion)
 		res.end("failed", ExitNotReady, "the newest %s the repositories offer is %s, but %s is required: enable a repository with a newer agent (for example the distribution's updates or backports) or lower linux.min_version",
@@ -447,6 +475,18 @@ func (o *Options) sourceReady(ctx context.Context, res *Result, rep *agent.Repor
 	}
 	res.pre("source", StepPass, "the repositories offer %s %s", rep.Agent.Package, cand)
 	return true
+}
+
+// leave ends a run whose IfOffered update cannot be made: the package stays
+// as it is and the machine is as ready as the report says.
+func leave(res *Result, rep *agent.Report, why string) {
+	res.pre("source", StepSkip, "%s: the package is left as it is", why)
+	if rep.Ready {
+		res.end("ready", ExitReady, "%s; %s %s stays (the goal-state agent or KB 4049215's auto-update rule keeps the machine supported): ready",
+			why, rep.Agent.Package, rep.Agent.PackageVersion)
+		return
+	}
+	res.end("not-ready", ExitNotReady, "%s; %s %s stays; not ready: %s", why, rep.Agent.Package, rep.Agent.PackageVersion, failing(rep))
 }
 
 // apply makes the change. It returns false (with res ended) on failure.

@@ -431,3 +431,51 @@ func TestEnsureWindowsImageIsNotInstalledOffline(t *testing.T) {
 		})
 	}
 }
+
+// TestEnsureGoalStatePackageBelowMinimum: the package is 2.2.45 but the
+// goal-state agent 2.9.1.1 passes (KB 4049215's example). ensure updates
+// the package when the repositories offer the minimum, and otherwise
+// leaves it, saying why, with the machine ready.
+func TestEnsureGoalStatePackageBelowMinimum(t *testing.T) {
+	old := agenttest.BashStanza + "\n" + agenttest.DpkgStanza("waagent", "install ok installed", "2.2.45-1")
+	setup := func(t *testing.T, candidate string) *fixture {
+		f := newFixture(t, old)
+		dir := filepath.Join(f.root, "var/lib/waagent/WALinuxAgent-2.9.1.1")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "HandlerManifest.json"), []byte("[]"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		f.mgr.candidate = candidate
+		return f
+	}
+	t.Run("offered: updated", func(t *testing.T) {
+		f := setup(t, "2.7.3.0-4.1")
+		res := Run(context.Background(), f.opts)
+		if res.ExitCode != ExitReady || res.Plan.Action != ActionUpdate || !res.Plan.IfOffered || f.mgr.installs.Load() != 1 ||
+			res.VersionBefore != "2.2.45" || res.VersionAfter != "2.7.3.0" {
+			t.Errorf("exit %d plan %+v installs %d %s→%s: %s", res.ExitCode, res.Plan, f.mgr.installs.Load(), res.VersionBefore, res.VersionAfter, res.Message)
+		}
+	})
+	t.Run("not offered: left, ready", func(t *testing.T) {
+		f := setup(t, "2.2.45-1")
+		res := Run(context.Background(), f.opts)
+		if res.ExitCode != ExitReady || res.Outcome != "ready" || f.mgr.installs.Load() != 0 ||
+			!strings.Contains(res.Message, "below the minimum 2.2.53.1") || !strings.Contains(res.Message, "stays") {
+			t.Errorf("exit %d outcome %s installs %d: %s", res.ExitCode, res.Outcome, f.mgr.installs.Load(), res.Message)
+		}
+		if s, ok := findStepIn(res.Preconditions, "source"); !ok || s.Status != StepSkip || !strings.Contains(s.Message, "left as it is") {
+			t.Errorf("source step %+v", s)
+		}
+	})
+}
+
+func findStepIn(steps []Step, id string) (Step, bool) {
+	for _, s := range steps {
+		if s.ID == id {
+			return s, true
+		}
+	}
+	return Step{}, false
+}

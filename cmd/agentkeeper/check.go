@@ -67,6 +67,8 @@ func (a *app) inspectOptions(c *config.Config, rf *rootFlags, log *slog.Logger) 
 		NoNetwork:  c.Offline,
 		MinLinux:   c.LinuxMinVersion,
 		MinWindows: c.WindowsMinVersion,
+		// windows.supported_version: between MinWindows and it, agent.version warns.
+		SupportedWindows: c.WindowsSupportedVersion,
 		Endpoints: agent.Endpoints{WireServer: c.WireServer, HostGAPlugin: c.HostGAPlugin,
 			IMDS: c.IMDS, Timeout: c.NetworkTimeout},
 		BackupStaleAfter: c.BackupStaleAfter,

@@ -106,6 +106,7 @@ Exit codes: 0 ready, 1 not ready, 2 usage, config or internal error,
 	root.AddCommand(a.checkCommand(), a.ensureCommand(), a.versionCommand())
 	root.AddCommand(a.runCommand(), a.serviceCommand())
 	root.AddCommand(a.summarizeCommand(), a.genDocsCommand())
+	root.AddCommand(a.checksCommand())
 	return root
 }
 

@@ -146,10 +146,11 @@ func TestCheckJSON(t *testing.T) {
 	// Every field README documents, and only those: the strict decoder
 	// fails on a field the report has and README does not name.
 	var rep struct {
-		Ready   bool   `json:"ready"`
-		Offline bool   `json:"offline"`
-		Root    string `json:"root"`
-		OS      struct {
+		Ready          bool   `json:"ready"`
+		Offline        bool   `json:"offline"`
+		NetworkChecked bool   `json:"network_checked"`
+		Root           string `json:"root"`
+		OS             struct {
 			Family  string   `json:"family"`
 			ID      string   `json:"id"`
 			Version string   `json:"version"`
@@ -158,6 +159,8 @@ func TestCheckJSON(t *testing.T) {
 			Azure   bool     `json:"azure"`
 			Edition string   `json:"edition"`
 			Server  bool     `json:"server"`
+			Arch    string   `json:"arch"`
+			Bits    int      `json:"bits"`
 		} `json:"os"`
 		Agent struct {
 			Supported        bool   `json:"supported"`
@@ -169,7 +172,10 @@ func TestCheckJSON(t *testing.T) {
 			PackageVersion   string `json:"package_version"`
 			VersionSource    string `json:"version_source"`
 			GoalStateVersion string `json:"goal_state_version"`
+			GoalStateSource  string `json:"goal_state_source"`
 			MinVersion       string `json:"min_version"`
+			SupportedVersion string `json:"supported_version"`
+			AutoUpdate       *bool  `json:"auto_update"`
 			ServiceEnabled   bool   `json:"service_enabled"`
 			ServiceRunning   *bool  `json:"service_running"`
 		} `json:"agent"`
