@@ -66,7 +66,7 @@ func runtimeProbe(_ context.Context, t *Target) Check {
 	build, _ := strconv.Atoi(t.OS.Build)
 	if build > 0 && build < goMinWindowsBuild {
 		return Check{Status: StatusWarn,
-			Message: fmt.Sprintf("agentkeeper runs on %s (build %d), below Go's minimum Windows 10 / Server 2016: the tool is unsupported here and its results may be incomplete (Azure's own rules for this machine are judged above)", nonEmpty(t.OS.Name, "Windows"), build),
+			Message: fmt.Sprintf("agentkeeper runs on %s (build %d), below Go's minimum Windows 10 / Server 2016: the tool is unsupported here (the machine is still judged by Azure's rules); to be sure, check it from another machine with `agentkeeper check --root <its mounted disk>`", nonEmpty(t.OS.Name, "Windows"), build),
 			Fix:     "check such a machine from another one: attach or mount its system disk on a supported machine and run `agentkeeper check --root <mounted disk>`"}
 	}
 	if build == 0 {

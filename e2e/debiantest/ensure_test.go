@@ -55,6 +55,7 @@ type ensurePlan struct {
 	Package    string   `json:"package"`
 	MinVersion string   `json:"min_version"`
 	Commands   []string `json:"commands"`
+	IfOffered  bool     `json:"if_offered"`
 }
 
 type ensureStep struct {

@@ -53,6 +53,8 @@ type osReport struct {
 	Family  string `json:"family"`
 	ID      string `json:"id"`
 	Version string `json:"version"`
+	Arch    string `json:"arch"`
+	Bits    int    `json:"bits"`
 }
 
 type agentRep struct {
@@ -64,7 +66,12 @@ type agentRep struct {
 	Version        string `json:"version"`
 	PackageVersion string `json:"package_version"`
 	MinVersion     string `json:"min_version"`
-	ServiceEnabled *bool  `json:"service_enabled"`
+	// GoalStateVersion is what agent.version judges; GoalStateSource says
+	// where it was found (process, folder, package).
+	GoalStateVersion string `json:"goal_state_version"`
+	GoalStateSource  string `json:"goal_state_source"`
+	AutoUpdate       *bool  `json:"auto_update"`
+	ServiceEnabled   *bool  `json:"service_enabled"`
 	// ServiceRunning stays raw to tell null (unknowable offline) from a
 	// missing field (nil) or a value.
 	ServiceRunning json.RawMessage `json:"service_running"`

@@ -7,12 +7,19 @@
 #       system32), make its registry report Windows Server 2019 Datacenter (build 17763,
 #       see server2019.reg) and print the prefix's path on stdout. Wine 8.0's own answer
 #       is Windows 7 (build 7601), which agentkeeper rightly refuses (os.supported).
-#       AK_PREFIX_BUILD, AK_PREFIX_PRODUCT override the build and the product name.
+#       AK_PREFIX_BUILD, AK_PREFIX_PRODUCT override the build and the product name;
+#       AK_PREFIX_INSTALLATION_TYPE (Server, Client; - deletes it), AK_PREFIX_EDITION (EditionID),
+#       AK_PREFIX_PRODUCT_TYPE (ServerNT, WinNT), AK_PREFIX_CURRENT_VERSION (6.1, 6.3, ...),
+#       AK_PREFIX_LEGACY=1 (no CurrentMajor/MinorVersionNumber, as before Windows 10) and
+#       AK_PREFIX_ARCH (PROCESSOR_ARCHITECTURE: AMD64, x86) make other Windows releases.
 #   bash e2e/wine/prefix.sh destroy DIR
 #       stop DIR's wineserver (and so every process and service in it) and delete DIR.
 #       Only prefixes made by create (agentkeeper-wine.* under TMPDIR or /tmp) are deleted.
 #   bash e2e/wine/prefix.sh env
 #       print the environment (NAME=value lines) to run wine with, as lib.sh sets it.
+#   bash e2e/wine/prefix.sh registry
+#       print the .reg file create imports (for AK_PREFIX_*), to import into a prefix again
+#       with `wine regedit /S` and make it report another Windows release.
 #
 # Tools are installed by lib.sh ensure_tools when missing (as root or with sudo -n).
 set -euo pipefail
@@ -23,22 +30,38 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 # prefix_registry writes the .reg file that makes the prefix report Windows Server 2019.
 prefix_registry() {
 	local build="${AK_PREFIX_BUILD:-17763}" product="${AK_PREFIX_PRODUCT:-Windows Server 2019 Datacenter}"
+	local itype="${AK_PREFIX_INSTALLATION_TYPE:-Server}" edition="${AK_PREFIX_EDITION:-ServerDatacenter}"
+	local ptype="${AK_PREFIX_PRODUCT_TYPE:-ServerNT}" cver="${AK_PREFIX_CURRENT_VERSION:-6.3}"
+	local arch="${AK_PREFIX_ARCH:-AMD64}" v
 	[[ "$build" =~ ^[0-9]{1,6}$ ]] || ak_die "AK_PREFIX_BUILD=$build: want a build number"
-	[[ "$product" != *[\"\\]* ]] || ak_die "AK_PREFIX_PRODUCT must not hold quotes or backslashes"
+	for v in "$product" "$itype" "$edition" "$ptype" "$cver" "$arch"; do
+		[[ "$v" != *[\"\\]* ]] || ak_die "AK_PREFIX_* values must not hold quotes or backslashes"
+	done
 	cat <<EOF2
 Windows Registry Editor Version 5.00
 
 [HKEY_LOCAL_MACHINE\\Software\\Microsoft\\Windows NT\\CurrentVersion]
 "ProductName"="$product"
-"EditionID"="ServerDatacenter"
-"InstallationType"="Server"
-"CurrentVersion"="6.3"
+"EditionID"="$edition"
+$(if [[ "$itype" == - ]]; then printf '"InstallationType"=-'; else printf '"InstallationType"="%s"' "$itype"; fi)
+"CurrentVersion"="$cver"
 "CurrentBuild"="$build"
 "CurrentBuildNumber"="$build"
-"CurrentMajorVersionNumber"=dword:0000000a
-"CurrentMinorVersionNumber"=dword:00000000
 "ReleaseId"="1809"
 "CSDVersion"=-
+EOF2
+	if [[ "${AK_PREFIX_LEGACY:-0}" == 1 ]]; then
+		printf '"CurrentMajorVersionNumber"=-\n"CurrentMinorVersionNumber"=-\n'
+	else
+		printf '"CurrentMajorVersionNumber"=dword:0000000a\n"CurrentMinorVersionNumber"=dword:00000000\n'
+	fi
+	cat <<EOF2
+
+[HKEY_LOCAL_MACHINE\\System\\CurrentControlSet\\Control\\ProductOptions]
+"ProductType"="$ptype"
+
+[HKEY_LOCAL_MACHINE\\System\\CurrentControlSet\\Control\\Session Manager\\Environment]
+"PROCESSOR_ARCHITECTURE"="$arch"
 EOF2
 }
 
@@ -82,10 +105,14 @@ destroy)
 	(($# == 2)) || ak_die "usage: prefix.sh destroy DIR"
 	prefix_destroy "$2"
 	;;
+registry)
+	(($# == 1)) || ak_die "usage: prefix.sh registry"
+	prefix_registry
+	;;
 env)
 	printf 'WINEDEBUG=%s\nDISPLAY=%s\nWINEDLLOVERRIDES=%s\n' "$WINEDEBUG" "$DISPLAY" "$WINEDLLOVERRIDES"
 	;;
 *)
-	ak_die "usage: prefix.sh create | destroy DIR | env (see the top of the file)"
+	ak_die "usage: prefix.sh create | destroy DIR | env | registry (see the top of the file)"
 	;;
 esac

@@ -192,11 +192,11 @@ type prefix struct {
 
 // newPrefix makes a prefix that reports the given build and product name
 // ("" for prefix.sh's defaults) and deletes it when the test ends.
-func newPrefix(t *testing.T, build, product string) *prefix {
+func newPrefix(t *testing.T, build, product string, extra ...string) *prefix {
 	t.Helper()
 	f := need(t)
 	start := time.Now()
-	var env []string
+	env := append([]string{}, extra...)
 	if build != "" {
 		env = append(env, "AK_PREFIX_BUILD="+build)
 	}

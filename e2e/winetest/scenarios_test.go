@@ -256,25 +256,28 @@ func TestBackupRunningDefers(t *testing.T) {
 	}
 }
 
-// Wine's own answer (Windows 7, build 7601) and anything before Server 2016
-// is refused: os.supported fails and ensure does not try.
+// A Windows 7 client (build 7601, no InstallationType, ProductType WinNT)
+// is refused by Azure's rules: os.supported fails and ensure does not try.
+// (Server 2008 R2 and 2012 R2 are supported: TestWindowsReleasesByAzureRules.)
 func TestOldWindowsUnsupported(t *testing.T) {
 	start := time.Now()
 	defer func() { t.Logf("%-28s %6s", "scenario total", since(start)) }()
-	p := newPrefix(t, "9600", "Windows Server 2012 R2 Datacenter")
+	p := newPrefix(t, "7601", "Windows 7 Professional", "AK_PREFIX_INSTALLATION_TYPE=-", "AK_PREFIX_EDITION=Professional",
+		"AK_PREFIX_PRODUCT_TYPE=WinNT", "AK_PREFIX_CURRENT_VERSION=6.1", "AK_PREFIX_LEGACY=1")
 	before := p.f.hit("/agent.msi").Load()
 
-	rep, r := p.check("check (Server 2012 R2)")
+	rep, r := p.check("check (Windows 7)")
 	wantExit(t, "check", r, 1, nil)
-	if rep.OS.Version != "10.0.9600" || rep.OS.Name != "Windows Server 2012 R2 Datacenter" {
-		t.Errorf("os = %q %q, want 10.0.9600, Windows Server 2012 R2 Datacenter", rep.OS.Version, rep.OS.Name)
+	if rep.OS.Version != "6.1.7601" || rep.OS.Name != "Windows 7 Professional" {
+		t.Errorf("os = %q %q, want 6.1.7601, Windows 7 Professional", rep.OS.Version, rep.OS.Name)
 	}
-	wantCheck(t, &rep, "os.supported", "fail", "build 9600", "14393")
+	wantCheck(t, &rep, "os.supported", "fail", "build 7601", "Windows 7 client")
+	wantCheck(t, &rep, "agentkeeper.runtime", "warn", "Windows 10 / Server 2016", "check --root")
 	if !isFalse(rep.Agent.Supported) {
 		t.Errorf("agent.supported = %s, want false", show(rep.Agent.Supported))
 	}
 
-	res, r := p.ensure("ensure (Server 2012 R2)", p.msiEnv(p.f.newSHA))
+	res, r := p.ensure("ensure (Windows 7)", p.msiEnv(p.f.newSHA))
 	wantExit(t, "ensure", r, 1, res.ExitCode)
 	if res.Plan.Action != "impossible" || len(res.Actions) != 0 {
 		t.Errorf("ensure plan %q actions %+v, want impossible and none", res.Plan.Action, res.Actions)
