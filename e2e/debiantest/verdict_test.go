@@ -152,7 +152,9 @@ func TestEnsureRootGoalStatePackage(t *testing.T) {
 	})
 	t.Run("not offered: left, ready", func(t *testing.T) {
 		root := unpack(t, "waagent")
-		installOldDeb(t, root, "2.2.45")
+		// The real package's files with its version edited, so every other
+		// check (agent.python's azurelinuxagent package included) passes.
+		setDpkgVersion(t, root, "2.2.45-1")
 		goalStateFolder(t, root, "2.9.1.1", "")
 		r := runEnsure(t, lock, root, nil, "AGENTKEEPER_LINUX_MIN_VERSION=2.8.0.0")
 		if r.code != 0 || r.res.Outcome != "ready" || !strings.Contains(r.res.Message, "stays") {
