@@ -81,7 +81,7 @@ func TestDiskSpaceVerdicts(t *testing.T) {
 		},
 			StatusFail, "/, /var, /var/lib/waagent: 100 MiB free of 30.0 GiB"},
 		{"/var separate and low", func(p string) (diskfree.Usage, error) {
-			if strings.HasSuffix(p, "var") || strings.Contains(p, "var/") {
+			if p = filepath.ToSlash(p); strings.HasSuffix(p, "var") || strings.Contains(p, "var/") {
 				return diskfree.Usage{Total: 10 * G, Avail: G / 2, ID: "var"}, nil
 			}
 			return diskfree.Usage{Total: 30 * G, Avail: 20 * G, ID: "root"}, nil
