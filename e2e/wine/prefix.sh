@@ -27,7 +27,11 @@ set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
-# prefix_registry writes the .reg file that makes the prefix report Windows Server 2019.
+# prefix_registry writes the .reg file that makes the prefix report Windows Server 2019, and
+# gives it what Server 2019 has and Wine lacks for the Windows checks of the backup path:
+# .NET Framework 4.7.2 (windows.dotnet: Release 461814), the services VSS, COM+ System
+# Application and MSDTC with their shipped start type, manual (windows.services reads Start),
+# and WMI (winmgmt) started automatically by the service manager (Wine's is demand-start).
 prefix_registry() {
 	local build="${AK_PREFIX_BUILD:-17763}" product="${AK_PREFIX_PRODUCT:-Windows Server 2019 Datacenter}"
 	local itype="${AK_PREFIX_INSTALLATION_TYPE:-Server}" edition="${AK_PREFIX_EDITION:-ServerDatacenter}"
@@ -49,6 +53,38 @@ $(if [[ "$itype" == - ]]; then printf '"InstallationType"=-'; else printf '"Inst
 "CurrentBuildNumber"="$build"
 "ReleaseId"="1809"
 "CSDVersion"=-
+
+[HKEY_LOCAL_MACHINE\\Software\\Microsoft\\NET Framework Setup\\NDP\\v4\\Full]
+"Install"=dword:00000001
+"Release"=dword:00070bf6
+"Version"="4.7.03190"
+
+[HKEY_LOCAL_MACHINE\\System\\CurrentControlSet\\Services\\VSS]
+"DisplayName"="Volume Shadow Copy"
+"ImagePath"="C:\\\\windows\\\\system32\\\\vssvc.exe"
+"ObjectName"="LocalSystem"
+"Start"=dword:00000003
+"Type"=dword:00000010
+"ErrorControl"=dword:00000001
+
+[HKEY_LOCAL_MACHINE\\System\\CurrentControlSet\\Services\\COMSysApp]
+"DisplayName"="COM+ System Application"
+"ImagePath"="C:\\\\windows\\\\system32\\\\dllhost.exe /Processid:{02D4B3F1-FD88-11D1-960D-00805FC79235}"
+"ObjectName"="LocalSystem"
+"Start"=dword:00000003
+"Type"=dword:00000010
+"ErrorControl"=dword:00000001
+
+[HKEY_LOCAL_MACHINE\\System\\CurrentControlSet\\Services\\MSDTC]
+"DisplayName"="Distributed Transaction Coordinator"
+"ImagePath"="C:\\\\windows\\\\system32\\\\msdtc.exe"
+"ObjectName"="NT AUTHORITY\\\\NetworkService"
+"Start"=dword:00000003
+"Type"=dword:00000010
+"ErrorControl"=dword:00000001
+
+[HKEY_LOCAL_MACHINE\\System\\CurrentControlSet\\Services\\winmgmt]
+"Start"=dword:00000002
 EOF2
 	if [[ "${AK_PREFIX_LEGACY:-0}" == 1 ]]; then
 		printf '"CurrentMajorVersionNumber"=-\n"CurrentMinorVersionNumber"=-\n'
@@ -76,6 +112,9 @@ prefix_create() {
 	wine regedit /S 'C:\agentkeeper-server.reg' >/dev/null 2>&1 ||
 		ak_die "regedit could not import $reg into $WINEPREFIX"
 	rm -f -- "$reg"
+	# The service manager read its services before the import: start WMI now (later wine
+	# sessions start it themselves, Start=2).
+	wine sc start winmgmt >/dev/null 2>&1 || ak_die "could not start winmgmt in $WINEPREFIX"
 	# The wineserver keeps running for a few seconds and holds the registry: the next wine
 	# process in this prefix reuses it (faster) and sees the new values; it writes them to
 	# disk when it exits.

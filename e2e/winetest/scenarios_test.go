@@ -57,6 +57,14 @@ func TestFreshInstall(t *testing.T) {
 	wantExit(t, "check", r, 0, nil)
 	wantOS(t, &rep, defaultBuild, defaultProduct)
 	wantReadyWith(t, &rep, newVersion)
+	// The backup path of a Server 2019 prefix (prefix.sh gives it .NET 4.7.2,
+	// VSS, COMSysApp, MSDTC and a running WMI), judged through the real
+	// registry, service manager and GetDiskFreeSpaceEx.
+	wantCheck(t, &rep, "windows.dotnet", "pass", ".NET Framework 4.7.2 (Release 461814")
+	wantCheck(t, &rep, "windows.services", "pass", "VSS, COMSysApp, MSDTC, msiserver are not disabled; Winmgmt is running")
+	wantCheck(t, &rep, "network.proxy", "pass", "connects directly")
+	wantCheck(t, &rep, "disk.space", "pass", `system drive C:\`)
+	wantCheck(t, &rep, "backup.extension", "pass", "not installed")
 
 	// The service manager, asked by Wine's own sc.exe, agrees.
 	t0 := time.Now()
