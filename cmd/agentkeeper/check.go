@@ -24,7 +24,7 @@ type rootFlags struct {
 
 func (a *app) addRootFlags(cmd *cobra.Command, rf *rootFlags) {
 	f := cmd.Flags()
-	f.StringVar(&rf.root, "root", "", "inspect the tree at DIR as an offline image (default: this machine)")
+	f.StringVar(&rf.root, "root", "", "inspect the tree at `DIR` as an offline image (default: this machine)")
 	f.BoolVar(&a.jsonOut, "json", false, "print one JSON object (see README) instead of a table")
 	config.AddFlags(f, "offline", "linux.min_version", "windows.min_version", "checks.skip")
 }
@@ -74,7 +74,7 @@ func (a *app) inspectOptions(c *config.Config, rf *rootFlags, log *slog.Logger) 
 		BackupStaleAfter: c.BackupStaleAfter,
 		Runner:           run.Exec{},
 		Log:              log,
-		Version:          version,
+		Version:          appVersion().Version,
 		HTTP:             a.http,
 		Skip:             skipSet(c.ChecksSkip),
 	}, nil
@@ -101,7 +101,14 @@ func (a *app) checkCommand() *cobra.Command {
 service, configuration) and, on a live Azure VM, the Azure host endpoints, and reports
 whether the machine is ready for Azure Backup. It changes nothing.
 
+By default it checks this machine, network checks included (they run only on a live
+Azure VM); --root DIR checks an offline image instead, without network checks.
+
 Exit codes: 0 ready, 1 not ready, 2 usage, config or internal error.`,
+		Example: `  sudo agentkeeper check                         # this machine: a table, then READY or NOT READY
+  agentkeeper check --root /mnt/image            # an unpacked or mounted image (Linux or Windows)
+  agentkeeper check --json | jq .ready           # for pipelines: one JSON object on stdout
+  agentkeeper check --linux-min-version 2.9.1.1  # demand a newer agent than the default minimum`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := a.load(cmd)

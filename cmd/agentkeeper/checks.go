@@ -20,6 +20,9 @@ ready, warn does not), the operating systems it applies to (linux, windows), whe
 it runs on the live system and on an offline image (--root), and the URL of the
 Azure document or agent source behind the rule. The IDs are what checks.skip and
 --skip take. --json prints a JSON array of {id, title, severity, os, live, image, doc}.`,
+		Example: `  agentkeeper checks                    # a table of every check
+  agentkeeper checks --json | jq -r '.[] | select(.severity == "fail") | .id'
+  agentkeeper check --skip network.imds  # an id from the list, reported as skipped`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			out := cmd.OutOrStdout()

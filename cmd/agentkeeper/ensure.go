@@ -29,8 +29,16 @@ package manager on Linux (chroot/--installroot for images), or by reinstalling t
 verified agent MSI on Windows. It never changes anything while an Azure Backup snapshot
 is running: it waits up to --wait-backup, then defers.
 
+By default it changes this machine (--root DIR: the image at DIR) and does not wait
+for a running backup (--wait-backup 0): it defers at once.
+
 Exit codes: 0 ready afterwards, 1 not ready or failed, 2 usage or config error,
 75 deferred (a backup is running, another install is in progress): retry later.`,
+		Example: `  sudo agentkeeper ensure --dry-run          # the plan and the preconditions; changes nothing
+  sudo agentkeeper ensure                    # install, update or enable the agent if needed
+  sudo agentkeeper ensure --wait-backup 10m  # wait up to 10 minutes for a running backup
+  agentkeeper ensure --root /mnt/image       # into an image (chroot / --installroot)
+  sudo agentkeeper ensure --json; [ $? -eq 75 ] && echo "deferred: retry later"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := a.load(cmd)

@@ -43,7 +43,7 @@ func genDocs(root *cobra.Command, dir string) error {
 	err := doc.GenManTreeFromOpts(root, doc.GenManTreeOptions{
 		Path:             man,
 		CommandSeparator: "-",
-		Header:           &doc.GenManHeader{Section: "1", Source: "agentkeeper " + version, Manual: "agentkeeper manual"},
+		Header:           &doc.GenManHeader{Section: "1", Source: "agentkeeper " + appVersion().Version, Manual: "agentkeeper manual"},
 	})
 	if err != nil {
 		return fmt.Errorf("man pages: %w", err)

@@ -17,7 +17,8 @@ import (
 	"github.com/agentkeeper/agentkeeper/agent/config"
 )
 
-// version is set at build time: -ldflags "-X main.version=...".
+// version is set at build time: -ldflags "-X main.version=...". Without
+// it the build info decides (appVersion); use appVersion().Version.
 var version = "dev"
 
 // Exit codes, as documented in README.md.
@@ -97,16 +98,21 @@ Exit codes: 0 ready, 1 not ready, 2 usage, config or internal error,
 75 deferred (ensure: a backup or another installation is running; retry later).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       appVersion().Version,
 	}
+	root.SetVersionTemplate("agentkeeper {{.Version}}\n")
+	root.SetHelpCommand(helpCommand())
 	// Old flag names (--offline) keep working, hidden from --help.
 	root.SetGlobalNormalizationFunc(config.NormalizeFlag)
 	pf := root.PersistentFlags()
-	pf.StringVar(&a.configFile, "config", "", "config file (default "+config.DefaultFile()+" when it exists)")
+	pf.StringVar(&a.configFile, "config", "", "read the config `FILE` (default "+config.DefaultFile()+" when it exists)")
 	config.AddFlags(pf, "log.level")
 	root.AddCommand(a.checkCommand(), a.ensureCommand(), a.versionCommand())
 	root.AddCommand(a.runCommand(), a.serviceCommand())
 	root.AddCommand(a.summarizeCommand(), a.genDocsCommand())
 	root.AddCommand(a.checksCommand())
+	root.InitDefaultCompletionCmd()
+	completionExamples(root)
 	return root
 }
 
@@ -136,14 +142,58 @@ func (a *app) load(cmd *cobra.Command) (*config.Config, error) {
 	return cfg, nil
 }
 
-func (a *app) versionCommand() *cobra.Command {
+// helpCommand is `help [command]`: cobra's, except that a command that
+// does not exist is a usage error (exit 2), not a message and exit 0.
+func helpCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:   "version",
-		Short: "Print agentkeeper's version",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintln(cmd.OutOrStdout(), "agentkeeper", version)
-			return nil
+		Use:   "help [command]",
+		Short: "Help about any command",
+		Long:  "help prints the help of the command named (of agentkeeper with none).",
+		Example: `  agentkeeper help
+  agentkeeper help service`,
+		ValidArgsFunction: func(c *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			cmd, _, err := c.Root().Find(args)
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var names []cobra.Completion
+			for _, sub := range cmd.Commands() {
+				if sub.IsAvailableCommand() && strings.HasPrefix(sub.Name(), toComplete) {
+					names = append(names, cobra.CompletionWithDesc(sub.Name(), sub.Short))
+				}
+			}
+			return names, cobra.ShellCompDirectiveNoFileComp
 		},
+		RunE: func(c *cobra.Command, args []string) error {
+			cmd, rest, err := c.Root().Find(args)
+			if err != nil || cmd == nil || len(rest) > 0 {
+				return &exitError{exitUsage, fmt.Errorf("help: no command %q; run 'agentkeeper --help' for the list", strings.Join(args, " "))}
+			}
+			cmd.InitDefaultHelpFlag()
+			cmd.InitDefaultVersionFlag()
+			return cmd.Help()
+		},
+	}
+}
+
+// completionExamples gives cobra's completion commands an Example each.
+// The .deb and .rpm install the bash, zsh and fish scripts already.
+func completionExamples(root *cobra.Command) {
+	examples := map[string]string{
+		"completion": `  source <(agentkeeper completion bash)   # this shell only; the packages install it for good
+  agentkeeper completion fish > ~/.config/fish/completions/agentkeeper.fish`,
+		"bash":       `  source <(agentkeeper completion bash)`,
+		"zsh":        `  agentkeeper completion zsh > "${fpath[1]}/_agentkeeper"`,
+		"fish":       `  agentkeeper completion fish > ~/.config/fish/completions/agentkeeper.fish`,
+		"powershell": `  agentkeeper completion powershell | Out-String | Invoke-Expression`,
+	}
+	for _, c := range root.Commands() {
+		if c.Name() != "completion" {
+			continue
+		}
+		c.Example = examples["completion"]
+		for _, sub := range c.Commands() {
+			sub.Example = examples[sub.Name()]
+		}
 	}
 }

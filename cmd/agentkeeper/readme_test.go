@@ -94,6 +94,7 @@ func cmdTree() *cobra.Command {
 	root := (&app{}).rootCommand()
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
+	root.InitDefaultVersionFlag()
 	return root
 }
 
@@ -141,7 +142,7 @@ func checkInvocation(t *testing.T, root *cobra.Command, text string) {
 					continue
 				}
 				if !hasFlag(cmd, f) {
-					t.Errorf("README `%s`: %q has no flag %s", text, cmd.CommandPath(), f)
+					t.Errorf("`%s`: %q has no flag %s", text, cmd.CommandPath(), f)
 					continue
 				}
 				// A flag that takes a value: the next word is its value.
@@ -159,13 +160,13 @@ func checkInvocation(t *testing.T, root *cobra.Command, text string) {
 		if len(cmd.ValidArgs) > 0 {
 			for _, alt := range strings.Split(w, "|") {
 				if !slices.Contains(cmd.ValidArgs, alt) {
-					t.Errorf("README `%s`: %q does not take %q (it takes %v)", text, cmd.CommandPath(), alt, cmd.ValidArgs)
+					t.Errorf("`%s`: %q does not take %q (it takes %v)", text, cmd.CommandPath(), alt, cmd.ValidArgs)
 				}
 			}
 		}
 	}
 	if cmd == root && len(words) > 1 && !strings.HasPrefix(words[1], "-") {
-		t.Errorf("README `%s`: no command %q", text, words[1])
+		t.Errorf("`%s`: no command %q", text, words[1])
 	}
 }
 
@@ -470,7 +471,8 @@ func TestReadmeJSONFields(t *testing.T) {
 	summaryShape := shapeOfValue(printed)
 
 	// Every field list, by its first field.
-	shapes := map[string]jsonFields{"plan": ensureShape, "backup": reportShape, "total": summaryShape}
+	shapes := map[string]jsonFields{"plan": ensureShape, "backup": reportShape, "total": summaryShape,
+		"commit": shapeOf(reflect.TypeOf(versionInfo{}))}
 	seen := map[string]bool{}
 	for _, s := range spans {
 		text := s.text

@@ -38,20 +38,26 @@ func (a *app) runCommand() *cobra.Command {
 		Short: "Run the service loop in the foreground (what the installed service runs)",
 		Long: `run checks the machine every service.interval (±10 %) and, when install.auto is
 true and the agent is missing or too old, installs or updates it as ensure does
-(never during a backup: it retries next cycle). It serves GET /healthz, /readyz
+(never during a backup: it retries next cycle). install.auto is true by default:
+run (and so the installed service) installs the agent unless the configuration says
+install.auto: false (or AGENTKEEPER_INSTALL_AUTO=false), which only checks and reports. It serves GET /healthz, /readyz
 and /metrics on service.listen, and writes service.textfile and
 service.report_file when set. SIGHUP (Linux) re-reads the configuration;
 SIGTERM or Ctrl-C stops it.
 
 Exit codes: 0 stopped, 1 could not start (e.g. the address is in use),
 2 usage or config error.`,
+		Example: `  sudo agentkeeper run                            # checks hourly, installs the agent when needed
+  AGENTKEEPER_INSTALL_AUTO=false agentkeeper run  # only check and serve readiness
+  agentkeeper run --interval 10m --listen 127.0.0.1:9900
+  curl -s 127.0.0.1:9867/readyz                   # 200 when ready, the last report as the body`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.runService(a.loader(cmd), &rf)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&rf.root, "root", "", "watch the tree at DIR instead of this machine (tests, images)")
+	f.StringVar(&rf.root, "root", "", "watch the tree at `DIR` instead of this machine (tests, images)")
 	config.AddFlags(f, "service.listen", "service.interval")
 	f.DurationVar(&a.minInterval, "min-interval", 0, "lowest service.interval accepted (tests only)")
 	_ = f.MarkHidden("min-interval")

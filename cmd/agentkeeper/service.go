@@ -62,7 +62,8 @@ func (a *app) serviceCommand() *cobra.Command {
 a systemd unit agentkeeper.service (Restart=always, reload = SIGHUP) on Linux, a
 Windows service "agentkeeper" (automatic start, restarted after every failure),
 and controls or queries it. --config FILE is passed on to the installed service.
-Every action but status needs root or Administrator.
+Every action but status needs root or Administrator. The installed service runs
+with install.auto true by default: it installs or updates the agent when needed.
 
 status prints installed, running or stopped ("not installed" when it is not).
 On Linux the service is a systemd unit only: where systemd is not running (a
@@ -72,6 +73,10 @@ nothing and exit 1.
 Exit codes: 0 done (status: running), 1 failed, not root/Administrator, already
 installed (install), not installed (uninstall, start, stop, restart), not
 running (status), 2 usage.`,
+		Example: `  sudo agentkeeper service install                 # the unit or Windows service, enabled and started
+  sudo agentkeeper service install --config /etc/agentkeeper/fleet.yaml
+  agentkeeper service status                       # installed, running / stopped / not installed
+  sudo agentkeeper service restart`,
 		Args:      cobra.MatchAll(cobra.ExactArgs(1), cobra.OnlyValidArgs),
 		ValidArgs: []string{"install", "uninstall", "start", "stop", "restart", "status"},
 		RunE: func(cmd *cobra.Command, args []string) error {

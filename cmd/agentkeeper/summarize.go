@@ -34,6 +34,9 @@ In --json a missing agent version is null.
 
 Exit codes: 0 every host ready, 1 any host not ready, deferred or unreadable (or no
 report found), 2 usage error (no arguments, a path that does not exist).`,
+		Example: `  agentkeeper summarize agentkeeper-reports/           # counts, hosts not ready, versions
+  agentkeeper summarize --csv reports/ > fleet.csv      # one row per host, ready ones too
+  agentkeeper summarize --json a.json b.json | jq .not_ready`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return &exitError{exitUsage, errors.New("summarize: name at least one report file or directory")}
