@@ -153,7 +153,9 @@ func (a *apt) Candidate(ctx context.Context, pkg string) (string, error) {
 
 // Install runs apt-get update (unless done already) and apt-get install.
 // apt itself waits up to the lock timeout for the dpkg lock; its lists and
-// archives locks are waited for by retrying (aptRetryLocks). When dpkg
+// archives locks are waited for by retrying (aptRetryLocks). A postinst
+// that failed to mkdir a directory left behind is repaired once
+// (apt_repair.go) and the install run again. When dpkg
 // reports an interrupted earlier run, `dpkg --configure -a` runs once and
 // the install is retried once.
 func (a *apt) Install(ctx context.Context, pkg string) error {
@@ -164,6 +166,7 @@ func (a *apt) Install(ctx context.Context, pkg string) error {
 		return err
 	}
 	c := a.installCmd(pkg)
+	mkdirRepaired := false
 	for attempt := 0; ; attempt++ {
 		res, err := a.run(ctx, c)
 		if err != nil {
@@ -176,6 +179,14 @@ func (a *apt) Install(ctx context.Context, pkg string) error {
 		switch {
 		case containsAny(out, aptLockMessages...):
 			return locked(fail(c, res))
+		case !mkdirRepaired && attempt < 2 && a.mkdirExists(out) != nil:
+			mkdirRepaired = true
+			did, err := a.repairMkdirExists(ctx, *a.mkdirExists(out))
+			if err != nil {
+				return err
+			}
+			a.opts.Log.Warn("repaired: " + did)
+			continue
 		case attempt == 0 && strings.Contains(out, aptInterrupted):
 			a.opts.Log.Warn("dpkg was interrupted earlier: running dpkg --configure -a, then retrying once")
 			if err := a.runChecked(ctx, a.configureCmd()); err != nil {
@@ -185,6 +196,15 @@ func (a *apt) Install(ctx context.Context, pkg string) error {
 		}
 		return fail(c, res)
 	}
+}
+
+// mkdirExists returns the failed postinst mkdir in out (see
+// apt_repair.go), or nil.
+func (a *apt) mkdirExists(out string) *mkdirExists {
+	if f, ok := parseMkdirExists(out); ok {
+		return &f
+	}
+	return nil
 }
 
 // parseAptPolicy reads `apt-cache policy <pkg>` output and returns the

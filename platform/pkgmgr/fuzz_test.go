@@ -53,3 +53,22 @@ func FuzzParseZypperSearch(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseMkdirExists(f *testing.F) {
+	for _, s := range []string{waagentMkdirFailure, strings.ReplaceAll(waagentMkdirFailure, "/var/lib/waagent", "/etc/x"), ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, out string) {
+		r, ok := parseMkdirExists(out)
+		if !ok {
+			if r != (mkdirExists{}) {
+				t.Fatalf("not ok but %+v", r)
+			}
+			return
+		}
+		if !strings.HasPrefix(r.Dir, "/var/lib/") || strings.Count(r.Dir, "/") != 3 || strings.Contains(r.Dir, "..") ||
+			!strings.Contains(out, r.Dir) || r.Pkg == "" || !strings.Contains(out, r.Pkg) {
+			t.Fatalf("bad result %+v", r)
+		}
+	})
+}
