@@ -5,7 +5,6 @@ package agent
 import (
 	"context"
 	"errors"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -31,14 +30,6 @@ func regSet(t *testing.T, path, name string, v int) {
 			reg(t, "delete", `HKLM\`+path, "/v", name, "/f")
 		}
 	})
-}
-
-func reg(t *testing.T, args ...string) {
-	t.Helper()
-	out, err := exec.Command("reg", args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("reg %s: %v: %s", strings.Join(args, " "), err, out)
-	}
 }
 
 // TestWindowsBootProbesLiveRegistry sets the values with reg.exe and reads
