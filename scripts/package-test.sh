@@ -88,8 +88,12 @@ check_docs() {
 	grep -q '^#compdef agentkeeper' "$root$zshcomp" || { echo "$zshcomp: no #compdef"; return 1; }
 	grep -q 'complete -c agentkeeper' "$root$fishcomp" || { echo "$fishcomp: no complete -c"; return 1; }
 	# What every completion script asks the binary: `agentkeeper __complete WORD`.
-	inroot agentkeeper __complete su 2>/dev/null | grep -qx $'summarize\t.*' ||
-		{ inroot agentkeeper __complete su; echo "agentkeeper __complete su does not offer summarize"; return 1; }
+	# Capture first: grep -q would exit at the first match, and with pipefail
+	# the writer's SIGPIPE would fail the pipeline now and then.
+	local offered
+	offered=$(inroot agentkeeper __complete su 2>/dev/null)
+	grep -x $'summarize\t.*' <<<"$offered" >/dev/null ||
+		{ printf '%s\n' "$offered"; echo "agentkeeper __complete su does not offer summarize"; return 1; }
 }
 
 check_runs() { # check_runs: check --json inside the root prints a readable report
