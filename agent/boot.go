@@ -34,6 +34,9 @@ const hvModuleList = "hv_vmbus hv_storvsc hv_netvsc"
 func bootHyperVProbe(_ context.Context, t *Target) Check {
 	k, err := bootcfg.DefaultKernel(t.Root)
 	if errors.Is(err, bootcfg.ErrNoKernel) {
+		if t.Live {
+			return Check{Status: StatusSkip, Message: "no kernel in /boot: this system starts from a kernel outside its file system (a container, or a VM given its kernel by the host), so there is no boot to check"}
+		}
 		return Check{Status: StatusSkip, Message: fmt.Sprintf("no kernel in %s (a container root or a minimal chroot): nothing here boots, so there is nothing to check", t.Root.Join("/boot"))}
 	}
 	if err != nil {

@@ -291,3 +291,37 @@ func TestXZDictSize(t *testing.T) {
 		}
 	}
 }
+
+// TestRealCompressors reads images compressed by the real tools with the
+// options initramfs-tools' mkinitramfs passes them (COMPRESS=gzip, zstd,
+// xz, lzma, lz4, bzip2), behind a plain early archive.
+func TestRealCompressors(t *testing.T) {
+	for _, tc := range []struct {
+		c    Compression
+		argv []string
+	}{
+		{Gzip, []string{"gzip", "-n"}},
+		{Zstd, []string{"zstd", "-q", "-1", "-T0"}},
+		{Zstd, []string{"zstd", "-q", "-19", "-T0"}},
+		{XZ, []string{"xz", "--check=crc32", "--threads=0"}},
+		{LZMA, []string{"lzma", "-9"}},
+		{LZ4, []string{"lz4", "-9", "-l"}},
+		{Bzip2, []string{"bzip2", "-9"}},
+	} {
+		t.Run(strings.Join(tc.argv, " "), func(t *testing.T) {
+			img := append(microcode(t), tool(t, hvImage(t), tc.argv...)...)
+			m, err := FindModules(bytes.NewReader(img), Limits{}, kver, hv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, mod := range hv {
+				if !m.Has(mod) {
+					t.Errorf("%s not found: %+v", mod, m)
+				}
+			}
+			if s := m.Summary.Segments; len(s) != 2 || s[1].Compression != tc.c {
+				t.Errorf("segments %+v, want none then %s", s, tc.c)
+			}
+		})
+	}
+}
