@@ -102,3 +102,38 @@ printf '%-42s %8s ms\n' "median dpkg-query -W waagent" "$dq_ms"
 printf '%-42s %8sx   (target <= %sx: %s)\n' "ratio" "$ratio" "$RATIO_TARGET" "$(verdict "$ratio_ok")"
 printf '%-42s %8s KiB (%s MiB; target < 20 MiB: %s)\n' "peak RSS of agentkeeper (max of $RSS_RUNS)" "$peak" \
 	"$(awk -v k="$peak" 'BEGIN { printf "%.1f", k / 1024 }')" "$(verdict "$rss_ok")"
+
+# What the backup-path checks (issue 12) add to check --root on the same image: the same
+# command with them skipped (--skip), alternating, and their probes timed in-process by the
+# Go benchmark BenchmarkBackupPathChecks on this root. Target: under 2 ms.
+readonly NEW_CHECKS=backup.scripts,backup.config,backup.freeze,backup.extension,network.proxy,agent.python
+readonly NEW_TARGET_MS=2
+ak_skip=("${clean_env[@]}" "$bin" check --root "$root" --json --skip "$NEW_CHECKS")
+run_ak_skip() {
+	local rc=0
+	"${ak_skip[@]}" >"$work/aks.out" 2>"$work/aks.err" || rc=$?
+	[ "$rc" -le 1 ] || die "agentkeeper --skip exited $rc: $(tail -n 5 "$work/aks.err")"
+}
+run_ak_skip
+: >"$work/ak2.times"
+: >"$work/aks.times"
+for ((i = 0; i < runs; i++)); do
+	timed "$work/ak2.times" run_ak
+	timed "$work/aks.times" run_ak_skip
+done
+ak2_ms="$(spans "$work/ak2.times" 1000 | median %.2f)"
+aks_ms="$(spans "$work/aks.times" 1000 | median %.2f)"
+delta_ms="$(awk -v a="$ak2_ms" -v b="$aks_ms" 'BEGIN { printf "%.2f", a - b }')"
+printf '\n== the backup-path checks on the same root (%s runs each, alternating)\n' "$runs"
+printf '%-42s %8s ms\n' "median check --root R --json" "$ak2_ms"
+printf '%-42s %8s ms\n' "median the same, --skip the new checks" "$aks_ms"
+printf '%-42s %8s ms  (process level, noisy)\n' "difference" "$delta_ms"
+repo="$(cd "$here/../.." && pwd -P)"
+if command -v "${GO:-go}" >/dev/null; then
+	ns="$(cd "$repo" && AGENTKEEPER_BENCH_ROOT="$root" "${GO:-go}" test -run '^$' -bench '^BenchmarkBackupPathChecks$' \
+		-benchtime=2000x ./agent/ 2>&1 | awk '/^BenchmarkBackupPathChecks/ { print $3 }')"
+	[ -n "$ns" ] || die "BenchmarkBackupPathChecks printed no result"
+	probe_ms="$(awk -v n="$ns" 'BEGIN { printf "%.3f", n / 1e6 }')"
+	probe_ok="$(awk -v m="$probe_ms" -v t="$NEW_TARGET_MS" 'BEGIN { print (m < t) ? 1 : 0 }')"
+	printf '%-42s %8s ms  (target < %s ms: %s)\n' "their probes in-process (Go benchmark)" "$probe_ms" "$NEW_TARGET_MS" "$(verdict "$probe_ok")"
+fi
