@@ -39,7 +39,7 @@ var _ = declare(Def{ID: IDAgentAutoUpdate, Title: "the agent updates itself (Aut
 
 const IDAgentPython CheckID = "agent.python"
 
-var _ = declare(Def{ID: IDAgentPython, Title: "the Python interpreter the agent runs with is there",
+var _ = declare(Def{ID: IDAgentPython, Title: "the Python the agent runs with is there, with the azurelinuxagent package for its version (Python 2 warns)",
 	Severity: StatusFail, OS: []string{FamilyLinux}, Live: true, Image: true, Doc: docAgentLinux})
 
 const IDMountsNoexec CheckID = "mounts.noexec"

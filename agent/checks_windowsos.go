@@ -1,5 +1,8 @@
 package agent
 
+// (Not checks_windows.go: a _windows suffix would build it only for Windows,
+// and the catalogue must be whole on every OS.)
+
 // Windows: what the agent and the snapshot extension need from the system
 // (backup-azure-vms-troubleshoot.md; agent-windows.md).
 const IDWindowsDotNet CheckID = "windows.dotnet"
