@@ -64,7 +64,7 @@ var Keys = []Key{
 		Doc:   "skip the network checks",
 		field: func(c *Config) any { return &c.Offline }},
 	{Name: "checks.skip", Default: "", DocDefault: "none", Flag: "skip",
-		Doc:   "check IDs to report as \"skip\" (skipped by configuration)",
+		Doc:   "check IDs reported as \"skip\" instead of being run",
 		field: func(c *Config) any { return &c.ChecksSkip }},
 	{Name: "network.wireserver", Default: "http://168.63.129.16", DocDefault: "Azure's addresses",
 		Doc:   "WireServer endpoint of the network checks",
