@@ -57,6 +57,28 @@ func inspectLinux(ctx context.Context, o *Options, rep *Report, info osinfo.Info
 		db = "the RPM database under " + o.Root.Dir
 		pkg, found, err = pkgdb.RPM(ctx, o.Runner, o.Root, la.Package)
 	}
+	if la.Installer == InstallerApt && err == nil && (!found || !pkg.Installed) {
+		// An interrupted dpkg is not "not installed": say so, with its fix.
+		if audit, aerr := pkgdb.AuditDpkg(o.Root); aerr == nil && !audit.Clean() {
+			state := "is not installed"
+			if found {
+				rep.Agent.PackageVersion = pkg.Version
+				state = fmt.Sprintf("%s is not fully installed (status %q)", pkg.Version, pkg.Status)
+			}
+			// dpkg --configure -a finishes unpacked, half-configured and
+			// trigger states and replays the journal; a half-installed
+			// package (reinstreq) needs the install repeated.
+			fix := fmt.Sprintf("let dpkg finish: %s, then %s", o.cmd(FamilyLinux, "dpkg --configure -a"), o.ensure())
+			if found && strings.HasSuffix(pkg.Status, " half-installed") && audit.Journal == 0 {
+				fix = "repeat the installation: " + o.cmd(FamilyLinux, installCommand(la))
+			}
+			rep.Add(Check{ID: IDAgentInstalled, Status: StatusFail,
+				Message: fmt.Sprintf("package %s %s (%s): dpkg was interrupted or left work unfinished (dpkg --audit: %s)", la.Package, state, db, audit),
+				Fix:     fix})
+			skipAll(rep, "dpkg has unfinished work", agentChecks...)
+			return
+		}
+	}
 	switch {
 	case err != nil:
 		rep.Add(Check{ID: IDAgentInstalled, Status: StatusFail, Message: "cannot read the package database: " + err.Error(),

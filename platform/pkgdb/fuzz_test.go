@@ -72,3 +72,20 @@ func FuzzUpstream(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseDpkgStanzas(f *testing.F) {
+	f.Add("Package: waagent\nStatus: install ok half-configured\nVersion: 2.7.3.0-4.1\n\nPackage: a\nStatus: install ok installed\n")
+	f.Add("")
+	f.Add(" x\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		pk, err := ParseDpkgStanzas(strings.NewReader(in))
+		if err != nil && pk != nil {
+			t.Fatalf("packages %+v with error %v", pk, err)
+		}
+		for _, p := range pk {
+			if p.Name == "" || strings.ContainsAny(p.Name, "\n") || (p.Installed && !strings.HasSuffix(p.Status, " installed")) {
+				t.Fatalf("bad package %+v", p)
+			}
+		}
+	})
+}

@@ -134,8 +134,10 @@ func ParseDpkgStatus(r io.Reader, name string) (p Package, found bool, err error
 }
 
 // Dpkg reads var/lib/dpkg/status under root and returns the stanza of the
-// package name. A root without a dpkg database is an error ("no dpkg
-// database at ..."); a database without the package is found == false.
+// package name, with dpkg's journal (DpkgUpdatesDir) applied on top, as
+// dpkg itself does: after an interrupted run the package's newest state is
+// there. A root without a dpkg database is an error ("no dpkg database at
+// ..."); a database without the package is found == false.
 func Dpkg(root fsroot.Root, name string) (Package, bool, error) {
 	path := root.Join(DpkgStatusPath)
 	f, _, err := root.Open(DpkgStatusPath)
@@ -149,6 +151,17 @@ func Dpkg(root fsroot.Root, name string) (Package, bool, error) {
 	p, found, err := ParseDpkgStatus(&capReader{r: f, left: MaxDpkgStatus}, name)
 	if err != nil {
 		return Package{}, false, fmt.Errorf("read %s: %w", path, err)
+	}
+	journal, err := dpkgJournal(root)
+	if err != nil {
+		return Package{}, false, err
+	}
+	for _, entry := range journal {
+		for _, jp := range entry {
+			if jp.Name == name {
+				p, found = jp, true
+			}
+		}
 	}
 	return p, found, nil
 }

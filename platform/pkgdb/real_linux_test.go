@@ -102,3 +102,39 @@ func TestRPMRealDatabase(t *testing.T) {
 		})
 	}
 }
+
+// TestDpkgInterruptedReal kills a real dpkg in a Debian 12 root while it
+// configures a package and compares what Dpkg and AuditDpkg read with the
+// root's own `dpkg --audit` and `dpkg-query`.
+func TestDpkgInterruptedReal(t *testing.T) {
+	dir := pkgdbtest.DebianBaseRoot(t)
+	pkgdbtest.InterruptDpkgInstall(t, dir, "waagent", "2.2.0-1agentkeeper")
+	root := fsroot.New(dir)
+
+	out, err := exec.Command("chroot", dir, "dpkg", "--audit").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "half configured") || !strings.Contains(string(out), " waagent ") {
+		t.Fatalf("the root's dpkg --audit does not report waagent half configured (%v):\n%s", err, out)
+	}
+	q, err := exec.Command("chroot", dir, "dpkg-query", "-W", "-f", "${Version} ${Status}", "waagent").CombinedOutput()
+	if err != nil {
+		t.Fatalf("dpkg-query: %v\n%s", err, q)
+	}
+	p, found, err := Dpkg(root, "waagent")
+	if err != nil || !found || p.Version+" "+p.Status != string(q) || p.Installed {
+		t.Errorf("Dpkg = %+v, %v, %v; dpkg-query says %q", p, found, err, q)
+	}
+	a, err := AuditDpkg(root)
+	if err != nil || a.Clean() || len(a.Pending) != 1 || a.Pending[0].Name != "waagent" {
+		t.Errorf("AuditDpkg = %+v (%s), %v; want waagent pending", a, a, err)
+	}
+	t.Logf("AuditDpkg: %s", a)
+
+	// dpkg --configure -a finishes it; then both agree it is clean.
+	pkgdbtest.MustRun(t, "chroot", dir, "dpkg", "--configure", "-a")
+	if a, err := AuditDpkg(root); err != nil || !a.Clean() {
+		t.Errorf("after dpkg --configure -a: AuditDpkg = %+v (%s), %v; want clean", a, a, err)
+	}
+	if p, found, err := Dpkg(root, "waagent"); err != nil || !found || !p.Installed {
+		t.Errorf("after dpkg --configure -a: Dpkg = %+v, %v, %v", p, found, err)
+	}
+}
