@@ -196,8 +196,9 @@ func TestNetworkDHCPProbeLinux(t *testing.T) {
 			"etc/sysconfig/network-scripts/ifcfg-ens224": "DEVICE=ens224\nBOOTPROTO=dhcp\n"}, StatusFail, "eth0 has a static address 192.168.1.50/24", "BOOTPROTO=dhcp"},
 		{"DHCP on a VMware name only", map[string]string{"etc/network/interfaces": "allow-hotplug ens192\niface ens192 inet dhcp\n"}, StatusWarn, "no configuration applies to eth0", "eth0"},
 		{"networkd match-all DHCP with MAC bindings", map[string]string{"etc/systemd/network/99-dhcp-en.network": "[Match]\nName=e*\n\n[Network]\nDHCP=yes\n",
-			"etc/udev/rules.d/70-persistent-net.rules": `SUBSYSTEM=="net", ACTION=="add", DRIVERS=="?*", ATTR{address}=="00:50:56:8a:1b:2c", ATTR{type}=="1", KERNEL=="eth*", NAME="eth0"` + "\n"},
-			StatusWarn, "binds eth0 to 00:50:56:8a:1b:2c", "70-persistent-net.rules"},
+			"etc/systemd/system/multi-user.target.wants/systemd-networkd.service": "[Unit]\n",
+			"etc/udev/rules.d/70-persistent-net.rules":                            `SUBSYSTEM=="net", ACTION=="add", DRIVERS=="?*", ATTR{address}=="00:50:56:8a:1b:2c", ATTR{type}=="1", KERNEL=="eth*", NAME="eth0"` + "\n"},
+			StatusWarn, "e* gets its address by DHCP (systemd-networkd", "70-persistent-net.rules"},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			c := networkDHCPProbe(context.Background(), bootRoot(t, tc.files))

@@ -2,8 +2,8 @@
 # mkroot.sh builds and caches pristine Debian 12 (bookworm) roots for the
 # end-to-end tests, and unpacks them.
 #
-#   mkroot.sh [--force] build [base|waagent|kernel|i386|all]   build what is missing (default: all)
-#   mkroot.sh unpack NAME DEST                     extract NAME (base|waagent|kernel|i386) into DEST,
+#   mkroot.sh [--force] build [base|waagent|kernel|i386|netcfg|all]   build what is missing (default: all)
+#   mkroot.sh unpack NAME DEST                     extract NAME (base|waagent|kernel|i386|netcfg) into DEST,
 #                                                  building it first when missing
 #   mkroot.sh path NAME                            print the tarball's path
 #
@@ -13,6 +13,8 @@
 #   kernel.tar   waagent + Debian's kernel (linux-image-amd64) with initramfs-tools and
 #                its initramfs (MODULES=most, zstd), plus dracut-core, xz-utils and zstd
 #                so tests can rebuild the image other ways
+#   netcfg.tar   base + the network configuration tools (ifupdown, netplan.io,
+#                network-manager), so tests can have the real tools write the files
 #   i386.tar     debootstrap --arch=i386 --variant=minbase bookworm + the real `waagent`:
 #                a real 32-bit OS with a real agent (it runs natively on an amd64 kernel)
 #
@@ -23,7 +25,7 @@
 set -euo pipefail
 
 readonly SUITE=bookworm
-readonly NAMES=(base waagent kernel i386)
+readonly NAMES=(base waagent kernel i386 netcfg)
 readonly UNIT_LINK=etc/systemd/system/multi-user.target.wants/walinuxagent.service
 
 cache="${AGENTKEEPER_CACHE:-${HOME:-/root}/.cache/agentkeeper}/debian"
@@ -40,7 +42,7 @@ note() {
 }
 
 usage() {
-	sed -n '2,15s/^# \{0,1\}//p' "$0" >&2
+	sed -n '2,17s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
 
@@ -291,6 +293,24 @@ verify_kernel() {
 	ls -l "$root/boot"
 }
 
+# The network configuration tools of netcfg.tar; their services are kept from
+# starting in the chroot.
+readonly NETCFG_PKGS=(ifupdown netplan.io network-manager)
+
+build_netcfg() {
+	local root="$workdir/netcfg"
+	mkdir -p "$root"
+	step "unpack base.tar" unpack_into base "$root"
+	printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
+	chmod 0755 "$root/usr/sbin/policy-rc.d"
+	step "chroot apt-get update" inroot "$root" apt-get update
+	step "chroot apt-get install netcfg tools" inroot "$root" apt-get install -y --no-install-recommends "${NETCFG_PKGS[@]}"
+	rm -f "$root/usr/sbin/policy-rc.d"
+	step "chroot apt-get clean" inroot "$root" apt-get clean
+	step "verify netcfg tools in root" inroot "$root" sh -c 'command -v netplan && command -v nmcli && command -v ifup'
+	step "pack netcfg.tar" pack "$root" netcfg
+}
+
 # unpack_into NAME DEST: extract NAME's tarball into DEST.
 unpack_into() {
 	local name="$1" dest="$2"
@@ -341,6 +361,10 @@ ensure() {
 		build_kernel
 		;;
 	i386) build_i386 ;;
+	netcfg)
+		[ -f "$(tarball base)" ] || build_base
+		build_netcfg
+		;;
 	esac
 	remove_tree "$workdir"
 	workdir=""
@@ -365,13 +389,13 @@ main() {
 		local what="${1:-all}" n
 		case "$what" in
 		all) for n in "${NAMES[@]}"; do ensure "$n"; done ;;
-		base | waagent | kernel | i386) ensure "$what" ;;
+		base | waagent | kernel | i386 | netcfg) ensure "$what" ;;
 		*) usage ;;
 		esac
 		;;
 	unpack)
 		[ $# -eq 2 ] || usage
-		case "$1" in base | waagent | kernel | i386) ;; *) usage ;; esac
+		case "$1" in base | waagent | kernel | i386 | netcfg) ;; *) usage ;; esac
 		need_root
 		ensure "$1"
 		local t0

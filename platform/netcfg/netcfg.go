@@ -7,6 +7,7 @@
 package netcfg
 
 import (
+	"os"
 	"path"
 	"sort"
 	"strings"
@@ -81,6 +82,9 @@ type Config struct {
 	BindingsFile string
 	// Problems are files that could not be read or parsed, in words.
 	Problems []string
+	// NetworkdEnabled is true when systemd-networkd.service is enabled
+	// (a wants link); only then are .network files read.
+	NetworkdEnabled bool
 	// NetworkManagerInstalled is true when the NetworkManager binary is
 	// there: with no profile for an interface it brings wired interfaces
 	// up with DHCP by default.
@@ -137,9 +141,15 @@ func Read(root fsroot.Root) Config {
 			}
 		}
 	}
-	// systemd-networkd: /etc overrides a vendor file of the same name.
+	// systemd-networkd, when it is enabled (its .network files do nothing
+	// otherwise; Debian's systemd ships some): /etc overrides a vendor
+	// file of the same name.
+	c.NetworkdEnabled = unitEnabled(root, "systemd-networkd.service")
 	seen := map[string]bool{}
 	for _, dir := range []string{"/etc/systemd/network", "/usr/lib/systemd/network", "/lib/systemd/network"} {
+		if !c.NetworkdEnabled {
+			break
+		}
 		for _, f := range list(root, []string{dir}, func(n string) bool { return strings.HasSuffix(n, ".network") }) {
 			if seen[path.Base(f)] {
 				continue
@@ -165,6 +175,32 @@ func Read(root fsroot.Root) Config {
 		}
 	}
 	return c
+}
+
+// unitEnabled reports whether a systemd unit is enabled in the root: a link
+// to it in a *.wants directory of /etc/systemd/system or the vendor unit
+// directories (presets).
+func unitEnabled(root fsroot.Root, unit string) bool {
+	for _, base := range []string{"/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"} {
+		ents, err := root.ReadDir(base)
+		if err != nil {
+			continue
+		}
+		for _, e := range ents {
+			if strings.HasSuffix(e.Name(), ".wants") {
+				p := base + "/" + e.Name() + "/" + unit
+				if _, err := root.Stat(p); err == nil {
+					return true
+				}
+				// A dangling link still says enabled (the unit may be
+				// elsewhere in an unpacked image).
+				if fi, err := os.Lstat(root.Join(p)); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 func readOptional(root fsroot.Root, p string) ([]byte, bool) {

@@ -80,11 +80,16 @@ func TestRead(t *testing.T) {
 			"etc/sysconfig/network/ifcfg-eth1": "ifcfg-suse-static"},
 			want: "ifcfg:eth0:dhcp::/etc/sysconfig/network/ifcfg-eth0 | ifcfg:eth1:static:10.0.0.5/24:/etc/sysconfig/network/ifcfg-eth1"},
 		{desc: "systemd-networkd: /etc overrides /usr/lib, container files ignored", files: map[string]string{
-			"etc/systemd/network/10-static.network":              "10-static.network",
-			"usr/lib/systemd/network/10-static.network":          "99-dhcp-en.network",
-			"usr/lib/systemd/network/80-container-host0.network": "80-container-host0.network",
-			"usr/lib/systemd/network/99-dhcp-en.network":         "99-dhcp-en.network"},
+			"etc/systemd/network/10-static.network":                               "10-static.network",
+			"usr/lib/systemd/network/10-static.network":                           "99-dhcp-en.network",
+			"usr/lib/systemd/network/80-container-host0.network":                  "80-container-host0.network",
+			"usr/lib/systemd/network/99-dhcp-en.network":                          "99-dhcp-en.network",
+			"usr/lib/systemd/network/80-wifi-adhoc.network":                       "=[Match]\nType=wlan\nWLANInterfaceType=ad-hoc\n\n[Network]\nLinkLocalAddressing=yes\n",
+			"usr/lib/systemd/network/80-vm-vt.network":                            "=[Match]\nName=vt-*\nKind=veth\n\n[Network]\nDHCPServer=yes\n",
+			"etc/systemd/system/multi-user.target.wants/systemd-networkd.service": "=[Unit]\n"},
 			want: "systemd-networkd:enp1s0:static:10.1.2.3/24:/etc/systemd/network/10-static.network | systemd-networkd:e*:dhcp::/usr/lib/systemd/network/99-dhcp-en.network"},
+		{desc: "systemd-networkd not enabled: its files do nothing", files: map[string]string{
+			"etc/systemd/network/10-static.network": "10-static.network"}, want: ""},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			c := Read(root(t, tc.files))

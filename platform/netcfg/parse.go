@@ -286,15 +286,23 @@ func ParseIfcfg(data []byte, name string) Iface {
 
 // ParseNetworkd parses a systemd-networkd .network file: [Match] Name=,
 // [Network] DHCP= and Address=, [Address] Address=. ok is false for files
-// meant only for containers (Virtualization=) or loopback.
+// that cannot apply to an Ethernet NIC: containers (Virtualization=),
+// other link types (Type= other than ether, Kind=, WLANInterfaceType=, SSID=).
 func ParseNetworkd(data []byte) (Iface, bool) {
 	s := ini(data)
 	match := s["match"]
 	if v, ok := get(match, "Virtualization"); ok && v != "" && v != "no" && v != "false" && v != "!container" {
 		return Iface{}, false
 	}
-	if t, _ := get(match, "Type"); t == "loopback" {
+	// Files for other kinds of link (Debian's systemd ships 80-wifi-*,
+	// 80-vm-vt for veth, 80-6rd-tunnel for sit) never apply to Azure's NIC.
+	if t, ok := get(match, "Type"); ok && t != "" && t != "ether" {
 		return Iface{}, false
+	}
+	for _, k := range []string{"Kind", "WLANInterfaceType", "SSID"} {
+		if v, ok := get(match, k); ok && v != "" {
+			return Iface{}, false
+		}
 	}
 	i := Iface{System: Networkd, Method: Manual}
 	var names []string
