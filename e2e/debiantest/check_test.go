@@ -28,7 +28,7 @@ func TestCheckRootWithRealAgent(t *testing.T) {
 	if !boolIs(r.Offline, true) {
 		t.Errorf("offline = %s, want true", showBool(r.Offline))
 	}
-	wantOS := osReport{Family: "linux", ID: "debian", Version: "12"}
+	wantOS := osReport{Family: "linux", ID: "debian", Version: "12", Arch: "x86_64", Bits: 64}
 	if r.OS != wantOS {
 		t.Errorf("os = %+v, want %+v", r.OS, wantOS)
 	}
