@@ -73,6 +73,10 @@ type Options struct {
 	// Progress is told of each event (waiting, running a command) in one
 	// line; nil discards them.
 	Progress func(msg string)
+	// Output gets each line that the package manager or msiexec prints, as
+	// it comes (run.WithOutput), under the Progress line of its step; nil
+	// keeps it quiet (the output still goes into errors' tails).
+	Output func(line string)
 
 	// Hooks; nil means the real ones. Tests replace them.
 	Sleep      func(ctx context.Context, d time.Duration) error
@@ -198,7 +202,7 @@ func Run(ctx context.Context, o Options) *Result {
 
 	var mgr pkgmgr.Manager
 	if rep.OS.Family == "linux" && rep.Agent.Supported {
-		m, err := o.NewManager(rep.Agent.Installer, o.Inspect.Root, o.Inspect.Runner,
+		m, err := o.NewManager(rep.Agent.Installer, o.Inspect.Root, run.WithOutput(o.Inspect.Runner, o.Output),
 			pkgmgr.Options{LockTimeout: o.PkgLockTimeout, Log: o.Inspect.Log})
 		if err == nil {
 			mgr = m
@@ -548,7 +552,7 @@ func (o *Options) applyMSI(ctx context.Context, res *Result) bool {
 	res.act("download", StepPass, "verified %s", path)
 	logPath := filepath.Join(o.WorkDir, "msiexec-"+time.Now().UTC().Format("20060102T150405")+".log")
 	o.progress("msiexec /i %s /quiet /norestart", path)
-	ir, err := msi.Install(ctx, o.Inspect.Runner, path, logPath)
+	ir, err := msi.Install(ctx, run.WithOutput(o.Inspect.Runner, o.Output), path, logPath)
 	switch {
 	case errors.Is(err, msi.ErrBusy):
 		res.act("msiexec", StepDeferred, "%v", err)

@@ -36,6 +36,8 @@ type fakeManager struct {
 	delay      time.Duration
 	installs   atomic.Int32
 	before     func() // runs at the start of Install
+	// runner, when set, runs the install command (its output is the test's).
+	runner run.Runner
 }
 
 func (m *fakeManager) Name() string { return "apt-get" }
@@ -49,6 +51,11 @@ func (m *fakeManager) Install(ctx context.Context, pkg string) error {
 	m.installs.Add(1)
 	if m.before != nil {
 		m.before()
+	}
+	if m.runner != nil {
+		if _, err := m.runner.Run(ctx, run.Cmd{Argv: []string{"apt-get", "install", "-y", pkg}}); err != nil {
+			return err
+		}
 	}
 	time.Sleep(m.delay)
 	if m.installErr != nil {
@@ -478,4 +485,45 @@ func findStepIn(steps []Step, id string) (Step, bool) {
 		}
 	}
 	return Step{}, false
+}
+
+// TestEnsureStreamsOutput: the package manager's lines reach Output, after
+// the progress line of the install step, through the runner ensure gives
+// the package manager.
+func TestEnsureStreamsOutput(t *testing.T) {
+	f := newFixture(t, agenttest.BashStanza)
+	var mu sync.Mutex
+	var events []string
+	f.opts.Progress = func(msg string) { mu.Lock(); events = append(events, "progress: "+msg); mu.Unlock() }
+	f.opts.Output = func(line string) { mu.Lock(); events = append(events, "output: "+line); mu.Unlock() }
+	f.opts.Inspect.Runner = &run.Fake{Respond: func(c run.Cmd) (run.Result, error) {
+		if c.Argv[0] != "apt-get" {
+			t.Errorf("unexpected command %s", c)
+		}
+		return run.Result{Stdout: []byte("Unpacking waagent (2.7.3.0-4.1) ...\nSetting up waagent (2.7.3.0-4.1) ...\n")}, nil
+	}}
+	f.opts.NewManager = func(_ string, _ fsroot.Root, r run.Runner, _ pkgmgr.Options) (pkgmgr.Manager, error) {
+		f.mgr.runner = r
+		return f.mgr, nil
+	}
+	res := Run(context.Background(), f.opts)
+	if res.ExitCode != ExitReady {
+		t.Fatalf("exit %d: %s", res.ExitCode, res.Message)
+	}
+	got := strings.Join(events, "\n")
+	want := "progress: install waagent with apt-get\noutput: Unpacking waagent (2.7.3.0-4.1) ...\noutput: Setting up waagent (2.7.3.0-4.1) ..."
+	if !strings.Contains(got, want) {
+		t.Errorf("events:\n%s\nwant them to contain:\n%s", got, want)
+	}
+
+	// Without Output nothing is passed on.
+	f = newFixture(t, agenttest.BashStanza)
+	f.opts.Inspect.Runner = &run.Fake{Respond: func(run.Cmd) (run.Result, error) { return run.Result{Stdout: []byte("x\n")}, nil }}
+	f.opts.NewManager = func(_ string, _ fsroot.Root, r run.Runner, _ pkgmgr.Options) (pkgmgr.Manager, error) {
+		if _, ok := r.(*run.Fake); !ok {
+			t.Errorf("without Output the runner was wrapped: %T", r)
+		}
+		return f.mgr, nil
+	}
+	Run(context.Background(), f.opts)
 }

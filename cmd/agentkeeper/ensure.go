@@ -49,8 +49,10 @@ Exit codes: 0 ready afterwards, 1 not ready or failed, 2 usage or config error,
 			if err != nil {
 				return err
 			}
-			stderr := cmd.ErrOrStderr()
-			eo := ensureOptions(cfg, opts, func(msg string) { fmt.Fprintln(stderr, "agentkeeper: "+msg) })
+			// Progress and the package manager's (or msiexec's) own lines,
+			// indented under it, go to stderr in the log's one format.
+			eo := ensureOptions(cfg, opts, func(msg string) { a.log.Info(msg) })
+			eo.Output = func(line string) { a.log.Info(line, outputKey, true) }
 			eo.DryRun = dryRun
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()

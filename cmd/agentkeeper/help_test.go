@@ -76,3 +76,23 @@ func TestHelpUnknownCommand(t *testing.T) {
 		t.Errorf("--version: %+v", r)
 	}
 }
+
+// TestQuietAndOneFormat: every line on stderr has the one format, and
+// --quiet leaves only warnings and errors.
+func TestQuietAndOneFormat(t *testing.T) {
+	img := image(t)
+	cfg := writeConfig(t, "nosuchkey: 1\n")
+	r := runBin(t, nil, "check", "--root", img, "--config", cfg, "--log-level", "debug")
+	if r.code != 0 || !strings.Contains(r.stderr, "agentkeeper: warning: ") || !strings.Contains(r.stderr, "agentkeeper: debug: ") {
+		t.Errorf("check: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(r.stderr), "\n") {
+		if !strings.HasPrefix(line, "agentkeeper: ") {
+			t.Errorf("a stderr line in another format: %q", line)
+		}
+	}
+	r = runBin(t, nil, "check", "--root", img, "--config", cfg, "--log-level", "debug", "--quiet")
+	if r.code != 0 || !strings.Contains(r.stderr, "agentkeeper: warning: ") || strings.Contains(r.stderr, "debug: ") {
+		t.Errorf("check --quiet: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+}

@@ -56,6 +56,8 @@ type app struct {
 	// http is the process's one client for the network checks: its
 	// transport (and idle connections) is reused by every inspection.
 	http *http.Client
+	// quiet (--quiet) leaves only warnings and errors on stderr.
+	quiet bool
 	// minInterval lowers the floor of service.interval (run's hidden
 	// --min-interval, for tests).
 	minInterval time.Duration
@@ -107,6 +109,7 @@ Exit codes: 0 ready, 1 not ready, 2 usage, config or internal error,
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.configFile, "config", "", "read the config `FILE` (default "+config.DefaultFile()+" when it exists)")
 	config.AddFlags(pf, "log.level")
+	pf.BoolVarP(&a.quiet, "quiet", "q", false, "only warnings and errors on stderr: no progress, no package manager output (for pipelines)")
 	root.AddCommand(a.checkCommand(), a.ensureCommand(), a.versionCommand())
 	root.AddCommand(a.runCommand(), a.serviceCommand())
 	root.AddCommand(a.summarizeCommand(), a.genDocsCommand())
@@ -132,7 +135,10 @@ func (a *app) load(cmd *cobra.Command) (*config.Config, error) {
 	}
 	var lvl slog.Level
 	_ = lvl.UnmarshalText([]byte(strings.ToUpper(cfg.LogLevel)))
-	a.log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	if a.quiet && lvl < slog.LevelWarn {
+		lvl = slog.LevelWarn
+	}
+	a.log = slog.New(newCLIHandler(os.Stderr, lvl))
 	for _, w := range cfg.Warnings {
 		a.log.Warn(w)
 	}

@@ -85,6 +85,7 @@ var foreignFlags = map[string]string{
 	"--check":       "ansible-playbook",
 	"--limit":       "ansible-playbook",
 	"--installroot": "dnf",
+	"--add-drivers": "dracut",
 	"--root":        "zypper, rpm (and agentkeeper)",
 }
 

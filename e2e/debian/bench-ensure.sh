@@ -101,7 +101,7 @@ for ((i = 1; i <= runs; i++)); do
 			}
 			return v
 		}
-		/msg=done/ { for (i = 1; i <= NF; i++) if ($i ~ /^took=/) cmd += secs(substr($i, 6)) }
+		/^agentkeeper: debug: done / { for (i = 1; i <= NF; i++) if ($i ~ /^took=/) cmd += secs(substr($i, 6)) }
 		END { printf "%.6f", total - cmd }' "$work/out")" >>"$work/self.times"
 	printf 'bench-ensure: run %d/%d: apt-get %.2f s, ensure %.2f s\n' "$i" "$runs" \
 		"$(tail -n 1 "$work/apt.times" | awk '{ print $2 - $1 }')" \

@@ -280,6 +280,11 @@ func TestEnsureInstallsRealAgent(t *testing.T) {
 
 	r := runEnsure(t, lock, root, nil)
 	wantEnsure(t, r, 0, "ready", "install")
+	// apt-get's own lines are streamed to stderr, indented under the step.
+	if !bytes.Contains(r.stderr, []byte("agentkeeper: install waagent with apt-get\n")) ||
+		!bytes.Contains(r.stderr, []byte("\nagentkeeper:     Setting up waagent (2.7.3.0-4.1) ...\n")) {
+		t.Errorf("stderr does not stream apt-get's output under the install step:\n%s", tail(r.stderr, 30))
+	}
 	if got := str(r.res.VersionAfter); got != "2.7.3.0" {
 		t.Errorf("version_after = %q, want 2.7.3.0", got)
 	}

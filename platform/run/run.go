@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -48,10 +49,14 @@ const maxOutput = 4 << 20
 const waitDelay = 500 * time.Millisecond
 
 // Exec is the Runner that starts real processes.
-type Exec struct{}
+type Exec struct {
+	// Output, when set, gets each line of the command's output as soon as
+	// it is complete (see WithOutput); the Result holds the output anyway.
+	Output func(line string)
+}
 
 // Run implements Runner.
-func (Exec) Run(ctx context.Context, c Cmd) (Result, error) {
+func (e Exec) Run(ctx context.Context, c Cmd) (Result, error) {
 	if len(c.Argv) == 0 {
 		return Result{}, errors.New("run: empty command")
 	}
@@ -67,6 +72,14 @@ func (Exec) Run(ctx context.Context, c Cmd) (Result, error) {
 	var out, errb capped
 	cmd.Stdout = &out
 	cmd.Stderr = &errb
+	if e.Output != nil {
+		// One writer per stream: os/exec copies each pipe in its own goroutine.
+		ol, el := &lineWriter{line: e.Output}, &lineWriter{line: e.Output}
+		defer ol.Flush()
+		defer el.Flush()
+		cmd.Stdout = io.MultiWriter(&out, ol)
+		cmd.Stderr = io.MultiWriter(&errb, el)
+	}
 	err := cmd.Run()
 	res := Result{Stdout: out.Bytes(), Stderr: errb.Bytes()}
 	var ee *exec.ExitError
