@@ -254,7 +254,7 @@ func TestCheckSkip(t *testing.T) {
 		{desc: "environment", env: []string{"AGENTKEEPER_CHECKS_SKIP=agent.python, agent.extensions"}, code: 0, inStdout: "skipped by configuration"},
 		{desc: "file", args: []string{"--config", writeConfig(t, "checks:\n  skip: [agent.extensions]\n")}, code: 0, inStdout: "skipped by configuration"},
 		{desc: "a typo", args: []string{"--skip", "agent.extension"}, code: 1,
-			inStderr: `checks.skip: \"agent.extension\" is not a check, ignored (did you mean \"agent.extensions\"?)`},
+			inStderr: `agentkeeper: warning: checks.skip: "agent.extension" is not a check, ignored (did you mean "agent.extensions"?)`},
 		{desc: "--no-network", args: []string{"--no-network", "--skip", "agent.extensions"}, code: 0},
 		{desc: "--offline, the old name", args: []string{"--offline", "--skip", "agent.extensions"}, code: 0},
 	}
