@@ -17,7 +17,7 @@ var _ = declare(Def{ID: IDBackupScripts, Title: "app-consistent pre/post scripts
 const IDBackupConfig CheckID = "backup.config"
 
 var _ = declare(Def{ID: IDBackupConfig, Title: "/etc/azure/vmbackup.conf parses; its MountsToSkip names mount points",
-	Severity: StatusFail, OS: []string{FamilyLinux}, Live: true, Image: true, Doc: docBackupSnapshot, Probe: backupConfigProbe})
+	Severity: StatusFail, OS: []string{FamilyLinux}, Live: true, Image: true, Doc: docBackupTrouble, Probe: backupConfigProbe})
 
 const IDBackupFreeze CheckID = "backup.freeze"
 

@@ -20,5 +20,5 @@ const (
 	docGoWindows       = "https://go.dev/wiki/MinimumRequirements#windows"
 	docVMBackupFreezer = "https://github.com/Azure/azure-linux-extensions/blob/master/VMBackup/main/fsfreezer.py"
 	docAgentProxy      = "https://github.com/Azure/WALinuxAgent/blob/master/azurelinuxagent/common/utils/restutil.py"
-	docVMAssist        = "https://learn.microsoft.com/troubleshoot/azure/virtual-machines/linux/linux-azure-guest-agent"
+	docVMAssist        = "https://github.com/pagienge/VMassist"
 )
