@@ -135,8 +135,12 @@ func TestBackupScriptsProbe(t *testing.T) {
 					t.Errorf("message %q does not mention %q", c.Message, w)
 				}
 			}
-			if c.Status == StatusFail && !strings.Contains(c.Fix, "chroot "+dir) {
-				t.Errorf("image fix %q is not run inside the image", c.Fix)
+			if c.Status == StatusFail {
+				for _, cmd := range []string{"chown", "chmod"} {
+					if n := strings.Count(c.Fix, cmd+" "); n == 0 || n != strings.Count(c.Fix, "chroot "+dir+" "+cmd+" ") {
+						t.Errorf("image fix %q: every %s must run inside the image", c.Fix, cmd)
+					}
+				}
 			}
 		})
 	}
@@ -353,6 +357,7 @@ func TestBackupExtensionProbe(t *testing.T) {
 			"var/lib/waagent/WALinuxAgent-2.10.0.8/error.json": `{"last_failure": 0.0, "failure_count": 1, "was_fatal": false, "reason": ""}`,
 		}, StatusWarn, []string{"blacklisted agent versions: WALinuxAgent-2.9.1.1 (3 failures", "exited with 1"}},
 		{"unreadable status", map[string]string{ext + "status/3.status": "[{"}, StatusWarn, []string{"no readable status", "unreadable status"}},
+		{"agent folder is a file", map[string]string{"var/lib/waagent": "not a folder"}, StatusWarn, []string{"cannot list the agent's folder"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {

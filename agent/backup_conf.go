@@ -199,8 +199,12 @@ func backupConfigProbe(_ context.Context, t *Target) Check {
 		}
 	}
 	if len(warns) > 0 {
+		where := "as mounted (findmnt -rno TARGET)"
+		if !t.Live {
+			where = "as the image's " + t.Root.Join("/etc/fstab") + " names them"
+		}
 		return Check{Status: StatusWarn, Message: file + ": " + desc + "; " + strings.Join(warns, "; "),
-			Fix: "list mount points exactly as mounted (findmnt -rno TARGET) in MountsToSkip, comma-separated, in " + PathVMBackupConf}
+			Fix: "list mount points exactly " + where + " in MountsToSkip, comma-separated, in " + file}
 	}
 	return Check{Status: StatusPass, Message: file + ": " + desc}
 }

@@ -48,7 +48,11 @@ func backupExtensionProbe(_ context.Context, t *Target) Check {
 			}
 		}
 	} else {
-		ents, _ := t.Root.ReadDir(PathWaagentLib)
+		ents, err := t.Root.ReadDir(PathWaagentLib)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return Check{Status: StatusWarn, Message: "cannot list the agent's folder, where the snapshot extension keeps its status: " + err.Error(),
+				Fix: "make " + PathWaagentLib + " readable (it belongs to root, mode 700 or 755)"}
+		}
 		for _, e := range ents {
 			if strings.HasPrefix(e.Name(), ext+"-") && e.IsDir() {
 				dirs = append(dirs, path.Join(PathWaagentLib, e.Name()))
@@ -90,7 +94,10 @@ func backupExtensionProbe(_ context.Context, t *Target) Check {
 	if len(notes) > 0 {
 		tail = "; " + strings.Join(notes, "; ")
 	}
-	warnFix := "see the extension's log (Linux /var/log/azure/" + ext + "/, Windows C:\\WindowsAzure\\Logs\\Plugins\\" + ext + "\\)"
+	warnFix := "see the extension's log in " + t.Root.Join("/var/log/azure/"+ext)
+	if t.OS.Family == FamilyWindows {
+		warnFix = "see the extension's log in C:\\WindowsAzure\\Logs\\Plugins\\" + ext
+	}
 
 	if newest == nil {
 		if len(dirs) == 0 {
@@ -322,8 +329,8 @@ func blacklistedAgents(r fsroot.Root) []string {
 		}
 		p := path.Join(PathWaagentLib, e.Name(), "error.json")
 		data, err := r.ReadFile(p, 64<<10)
-		if errors.Is(err, fs.ErrNotExist) || err != nil {
-			continue
+		if err != nil {
+			continue // no error.json: nothing recorded against this version
 		}
 		ae, err := ParseAgentError(data)
 		if err != nil || !ae.Blacklisted() {

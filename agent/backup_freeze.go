@@ -112,7 +112,7 @@ func backupFreezeProbe(_ context.Context, t *Target) Check {
 		return Check{Status: StatusFail,
 			Message: fmt.Sprintf("UserErrorFsFreezeFailed: %s mounted more than once (%s): the second freeze of the same file system fails%s",
 				strings.Join(p.Duplicates, ", "), src, tail),
-			Fix: "remove the duplicate mount entries (findmnt -D lists them; fix /etc/fstab), or add the mount point to MountsToSkip in " + PathVMBackupConf}
+			Fix: dupFix(t)}
 	case len(p.Frozen) == 0 && !t.Live && len(ms) == 0:
 		return Check{Status: StatusPass, Message: "no file systems listed in " + src + ": the snapshot freezes what is mounted when the image boots (ext3, ext4, xfs, btrfs)"}
 	case len(p.Frozen) == 0:
@@ -121,4 +121,11 @@ func backupFreezeProbe(_ context.Context, t *Target) Check {
 			Fix:     "use ext4, xfs or btrfs for the data Azure Backup must capture consistently"}
 	}
 	return Check{Status: StatusPass, Message: fmt.Sprintf("the snapshot freezes %s (%s)%s", strings.Join(p.Frozen, ", "), src, tail)}
+}
+
+func dupFix(t *Target) string {
+	if t.Live {
+		return "unmount the extra mounts and remove the duplicate lines from /etc/fstab (findmnt -D lists duplicates), or add the mount point to MountsToSkip in " + PathVMBackupConf
+	}
+	return "remove the duplicate lines from " + t.Root.Join("/etc/fstab") + ", or add the mount point to MountsToSkip in " + t.Root.Join(PathVMBackupConf)
 }

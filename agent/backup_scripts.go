@@ -233,8 +233,9 @@ func scriptsVerdict(t *Target, file string, probs []scriptProblem) Check {
 	}
 	return Check{Status: StatusFail,
 		Message: "app-consistent scripts will not run: " + strings.Join(parts, "; "),
-		Fix: "as root: " + t.Cmd("chown root:root "+PathScriptPluginConfig+" && chmod 600 "+PathScriptPluginConfig) +
-			"; each script: chown root:root SCRIPT && chmod 700 SCRIPT; keep timeoutInSeconds at most 1800 and ScriptsExecutionPollTimeSeconds an integer 1-5 (or remove " + file + " for file-system consistent backups)"}
+		Fix: "as root: " + t.Cmd("chown root:root "+PathScriptPluginConfig) + "; " + t.Cmd("chmod 600 "+PathScriptPluginConfig) +
+			"; for each script: " + t.Cmd("chown root:root SCRIPT") + "; " + t.Cmd("chmod 700 SCRIPT") +
+			"; keep timeoutInSeconds at most 1800 and ScriptsExecutionPollTimeSeconds an integer 1-5 (or remove " + file + " for file-system consistent backups)"}
 }
 
 // scriptFileProblems checks one script named in the configuration.

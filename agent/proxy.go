@@ -282,6 +282,9 @@ func networkProxyProbe(_ context.Context, t *Target) Check {
 		ps, _, problems = linuxProxies(t.Root, t.Report.Agent.Service)
 	}
 	for _, p := range ps {
+		if t.Log == nil {
+			break
+		}
 		t.Log.Debug("proxy setting", "name", p.Name, "proxy", p.Masked, "source", p.Source, "agent", p.Agent)
 	}
 	var creds, agentSide, login []string
