@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/go-version"
 
 	"github.com/agentkeeper/agentkeeper/agent/backup"
+	"github.com/agentkeeper/agentkeeper/platform/filever"
 	"github.com/agentkeeper/agentkeeper/platform/fsroot"
 	"github.com/agentkeeper/agentkeeper/platform/osinfo"
 	"github.com/agentkeeper/agentkeeper/platform/proc"
@@ -31,6 +32,11 @@ type Options struct {
 	// Root is the tree to inspect; a root other than the host's "/" is an
 	// offline image: no processes, no network, no live service state.
 	Root fsroot.Root
+	// Live makes Root count as the running system although it is not the
+	// host's "/": for tests that replace every live probe (Processes,
+	// OnAzure, LockHeld, FileVersion, the Windows hooks, Runner) and use a
+	// temporary tree as the machine.
+	Live bool
 	// NoNetwork skips the network checks even on a live Azure VM.
 	NoNetwork bool
 	// MinLinux and MinWindows are the oldest acceptable agent versions.
@@ -69,10 +75,13 @@ type Options struct {
 	// agentProxy, when set, replaces reading the agent's proxy for the
 	// WireServer probe (tests of a live root cannot write its files).
 	agentProxy func(host string) (ProxySetting, bool)
+	// FileVersion reads a live Windows file's version resource; nil means
+	// filever.Read (the Windows version API).
+	FileVersion func(path string) (filever.Info, error)
 }
 
 // live reports whether the root is the running system.
-func (o *Options) live() bool { return o.Root.IsHost() }
+func (o *Options) live() bool { return o.Live || o.Root.IsHost() }
 
 // cmd renders a fix command for the mode (modeCmd).
 func (o *Options) cmd(family, s string) string { return modeCmd(o.live(), o.Root.Dir, family, s) }
@@ -95,6 +104,9 @@ func (o *Options) defaults() {
 	}
 	if o.OnAzure == nil {
 		o.OnAzure = osinfo.OnAzure
+	}
+	if o.FileVersion == nil {
+		o.FileVersion = filever.Read
 	}
 	if o.MinLinux == nil {
 		o.MinLinux = version.Must(version.NewVersion(DefaultMinLinux))

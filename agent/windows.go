@@ -26,7 +26,7 @@ var leadingVersion = regexp.MustCompile(`^\s*(\d+(?:\.\d+){1,3})`)
 const regGuestKey, regGuestValue = `SOFTWARE\Microsoft\Virtual Machine\Guest`, "GuestAgentVersion"
 
 func inspectWindows(ctx context.Context, o *Options, rep *Report, info osinfo.Info) {
-	live := o.live() && runtime.GOOS == "windows"
+	live := o.live() && (runtime.GOOS == "windows" || o.Live)
 	rep.Agent = AgentReport{Supported: true, Package: WindowsPackage, Service: WindowsService,
 		Installer: InstallerMSI, MinVersion: o.MinWindows.Original(), SupportedVersion: o.SupportedWindows.Original()}
 	sup, ok := windowsSupport(info, rep.OS.Bits, o.Now())
@@ -92,7 +92,7 @@ func windowsAgentVersion(o *Options, live bool) (v *version.Version, raw, where,
 	if ferr == nil {
 		var fi filever.Info
 		if live {
-			fi, ferr = filever.Read(exe)
+			fi, ferr = o.FileVersion(exe)
 		} else {
 			fi, ferr = filever.ParseFile(exe)
 		}

@@ -14,18 +14,16 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gofrs/flock"
 	"github.com/hashicorp/go-version"
 
 	"github.com/agentkeeper/agentkeeper/agent"
 	"github.com/agentkeeper/agentkeeper/agent/backup"
 	"github.com/agentkeeper/agentkeeper/agent/config"
-	"github.com/agentkeeper/agentkeeper/platform/fsroot"
+	"github.com/agentkeeper/agentkeeper/platform/install"
 	"github.com/agentkeeper/agentkeeper/platform/msi"
 	"github.com/agentkeeper/agentkeeper/platform/pkgdb"
 	"github.com/agentkeeper/agentkeeper/platform/pkgmgr"
 	"github.com/agentkeeper/agentkeeper/platform/run"
-	"github.com/agentkeeper/agentkeeper/platform/service"
 )
 
 // Exit codes of ensure (README.md). 75 is EX_TEMPFAIL: a pipeline retries.
@@ -46,10 +44,10 @@ const (
 
 // Step statuses.
 const (
-	StepPass     = "pass"
-	StepFail     = "fail"
-	StepDeferred = "deferred"
-	StepSkip     = "skip"
+	StepPass     = install.StepPass
+	StepFail     = install.StepFail
+	StepDeferred = install.StepDeferred
+	StepSkip     = install.StepSkip
 )
 
 // Options say what ensure may do.
@@ -68,7 +66,8 @@ type Options struct {
 	PkgLockTimeout time.Duration
 	// MSI is where the Windows agent's MSI comes from and how it is verified.
 	MSI msi.Source
-	// WorkDir holds downloads and logs (Windows).
+	// WorkDir holds the MSI downloads and msiexec logs (DefaultWorkDir when
+	// empty); it is made private (platform/privdir) and refused when it is not.
 	WorkDir string
 	// Progress is told of each event (waiting, running a command) in one
 	// line; nil discards them.
@@ -79,12 +78,19 @@ type Options struct {
 	Output func(line string)
 
 	// Hooks; nil means the real ones. Tests replace them.
-	Sleep      func(ctx context.Context, d time.Duration) error
-	IsAdmin    func() bool
-	NewManager func(installer string, root fsroot.Root, r run.Runner, o pkgmgr.Options) (pkgmgr.Manager, error)
-	Backup     func() backup.Result
-	VerifySig  msi.SignatureVerifier
-	HTTP       *http.Client
+	Sleep   func(ctx context.Context, d time.Duration) error
+	IsAdmin func() bool
+	// NewInstaller returns the installer named by the report
+	// (agent.Installer*) that runs its commands through r (Inspect.Runner,
+	// passing their output to Output): by default pkgmgr.NewInstaller for
+	// the package managers and msi.NewInstaller for "msi", which refuses
+	// (install.ErrNotHere) anything but the running Windows (or Inspect.Live).
+	NewInstaller func(name string, r run.Runner) (install.Installer, error)
+	Backup       func() backup.Result
+	VerifySig    msi.SignatureVerifier
+	// HTTP downloads the MSI; nil means the fetcher's own client
+	// (msi.NewClient: dial, TLS and header timeouts).
+	HTTP *http.Client
 }
 
 // Plan is what ensure means to do, printable before doing it.
@@ -104,11 +110,7 @@ type Plan struct {
 }
 
 // Step is one named precondition or action and how it went.
-type Step struct {
-	ID      string `json:"id"`
-	Status  string `json:"status"`
-	Message string `json:"message"`
-}
+type Step = install.Step
 
 // Result is what `ensure --json` prints.
 type Result struct {
@@ -162,29 +164,54 @@ func (o *Options) defaults() {
 	if o.IsAdmin == nil {
 		o.IsAdmin = isAdmin
 	}
-	if o.NewManager == nil {
-		o.NewManager = pkgmgr.New
-	}
-	if o.HTTP == nil {
-		o.HTTP = &http.Client{Timeout: 30 * time.Minute}
-	}
 	if o.WorkDir == "" {
-		o.WorkDir = filepath.Join(os.TempDir(), "agentkeeper")
+		o.WorkDir = DefaultWorkDir()
+	}
+	if o.NewInstaller == nil {
+		o.NewInstaller = o.realInstaller
 	}
 }
 
-// DefaultLockFile is the machine-wide single-instance lock.
+// realInstaller is the default NewInstaller.
+func (o *Options) realInstaller(name string, r run.Runner) (install.Installer, error) {
+	if name == agent.InstallerMSI {
+		i, err := msi.NewInstaller(msi.InstallerOptions{
+			Source: o.MSI, Dir: o.WorkDir, Runner: r, HTTP: o.HTTP, VerifySig: o.VerifySig,
+			Live: o.Inspect.Live || (o.Inspect.Root.IsHost() && runtime.GOOS == "windows"),
+		})
+		if err != nil {
+			return nil, err
+		}
+		return i, nil
+	}
+	i, err := pkgmgr.NewInstaller(name, o.Inspect.Root, r,
+		pkgmgr.Options{LockTimeout: o.PkgLockTimeout, Log: o.Inspect.Log})
+	if err != nil {
+		return nil, err
+	}
+	return i, nil
+}
+
+// DefaultLockFile is the machine-wide single-instance lock, in a directory
+// only root (Windows: SYSTEM and Administrators) can write:
+// /run/agentkeeper/agentkeeper.lock, %ProgramData%\agentkeeper\agentkeeper.lock.
 func DefaultLockFile() string {
 	if runtime.GOOS == "windows" {
-		pd := config.ProgramData()
-		return filepath.Join(pd, "agentkeeper", "agentkeeper.lock")
+		return filepath.Join(config.ProgramData(), "agentkeeper", "agentkeeper.lock")
 	}
-	for _, d := range []string{"/run/lock", "/var/lock", "/run"} {
-		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
-			return filepath.Join(d, "agentkeeper.lock")
-		}
+	if fi, err := os.Stat("/run"); err == nil && fi.IsDir() {
+		return "/run/agentkeeper/agentkeeper.lock"
 	}
-	return filepath.Join(os.TempDir(), "agentkeeper.lock")
+	return filepath.Join(os.TempDir(), "agentkeeper", "agentkeeper.lock")
+}
+
+// DefaultWorkDir is where the agent MSI is downloaded:
+// %ProgramData%\agentkeeper\downloads on Windows.
+func DefaultWorkDir() string {
+	if runtime.GOOS == "windows" {
+		return filepath.Join(config.ProgramData(), "agentkeeper", "downloads")
+	}
+	return filepath.Join(os.TempDir(), "agentkeeper", "downloads")
 }
 
 func (o *Options) progress(format string, a ...any) {
@@ -200,15 +227,14 @@ func Run(ctx context.Context, o Options) *Result {
 	res.VersionBefore = rep.Agent.Version
 	res.VersionAfter = rep.Agent.Version
 
-	var mgr pkgmgr.Manager
-	if rep.OS.Family == "linux" && rep.Agent.Supported {
-		m, err := o.NewManager(rep.Agent.Installer, o.Inspect.Root, run.WithOutput(o.Inspect.Runner, o.Output),
-			pkgmgr.Options{LockTimeout: o.PkgLockTimeout, Log: o.Inspect.Log})
-		if err == nil {
-			mgr = m
+	var inst install.Installer
+	var instErr error
+	if rep.Agent.Supported {
+		if inst, instErr = o.NewInstaller(rep.Agent.Installer, run.WithOutput(o.Inspect.Runner, o.Output)); instErr != nil {
+			inst = nil
 		}
 	}
-	res.Plan = MakePlan(rep, mgr, o.Inspect.Root)
+	res.Plan = MakePlan(rep, inst, instErr)
 	switch res.Plan.Action {
 	case ActionNone:
 		if rep.Ready {
@@ -233,35 +259,39 @@ func Run(ctx context.Context, o Options) *Result {
 	res.pre("supported", StepPass, "%s installs %s", rep.Agent.Installer, rep.Agent.Package)
 
 	lock, err := o.lock(ctx)
+	if errors.Is(err, errLockUnsafe) {
+		res.pre("lock", StepFail, "%v", err)
+		return res.end("failed", ExitNotReady, "refusing a lock another user could hold or plant: %v", err)
+	}
 	if err != nil {
 		res.pre("lock", StepDeferred, "%v", err)
 		return res.end("deferred", ExitDeferred, "another agentkeeper is changing this machine: %v", err)
 	}
-	defer lock.Unlock()
+	defer lock.Close()
 	res.pre("lock", StepPass, "holding %s", o.LockFile)
 
 	// Another run may have changed the machine while this one waited for
 	// the lock: look again before deciding.
 	rep = agent.Inspect(ctx, o.Inspect)
 	res.Report = rep
-	if res.Plan = MakePlan(rep, mgr, o.Inspect.Root); res.Plan.Action == ActionNone {
+	if res.Plan = MakePlan(rep, inst, instErr); res.Plan.Action == ActionNone {
 		if rep.Ready {
 			return res.end("ready", ExitReady, "nothing to do: the agent is installed and current")
 		}
 		return res.end("not-ready", ExitNotReady, "nothing ensure can change: %s", failing(rep))
 	}
 
-	if b, waited, err := o.waitBackup(ctx, rep.OS.Family); b.Running {
+	if b, waited, err := o.waitBackup(ctx, rep.OS.Family); b.Running && err == nil {
 		res.pre("backup.idle", StepDeferred, "a backup is still running after %s: %s", waited.Round(time.Second), evidence(b))
 		return res.end("deferred", ExitDeferred, "deferred: an Azure Backup snapshot is running (%s); try again later", evidence(b))
 	} else if err != nil {
-		res.pre("backup.idle", StepDeferred, "stopped while waiting for a backup: %v", err)
-		return res.end("deferred", ExitDeferred, "stopped while waiting for the backup to end: %v", err)
+		res.pre("backup.idle", StepDeferred, "interrupted while waiting for a backup: %v", err)
+		return res.end("deferred", ExitDeferred, "interrupted while waiting for the backup to end (%v): nothing was changed, %s; retry", err, packageState(rep))
 	} else {
 		res.pre("backup.idle", StepPass, "no backup running")
 	}
 
-	if !o.sourceReady(ctx, res, rep, mgr) {
+	if !o.sourceReady(ctx, res, rep, inst) {
 		return res
 	}
 
@@ -270,9 +300,14 @@ func Run(ctx context.Context, o Options) *Result {
 		res.act("backup.recheck", StepDeferred, "a backup started: %s", evidence(b))
 		return res.end("deferred", ExitDeferred, "deferred: an Azure Backup snapshot started just before the change (%s)", evidence(b))
 	}
-	if !o.apply(ctx, res, rep, mgr) {
-		after := agent.Inspect(ctx, o.Inspect)
+	if !o.apply(ctx, res, rep, inst) {
+		// Inspect even when ctx has ended (SIGTERM): the report must say
+		// what state the package was left in.
+		after := agent.Inspect(context.WithoutCancel(ctx), o.Inspect)
 		res.Report, res.VersionAfter = after, after.Agent.Version
+		if res.ExitCode == ExitDeferred && ctx.Err() != nil {
+			res.Message += "; " + packageState(after)
+		}
 		return res
 	}
 
@@ -288,9 +323,20 @@ func Run(ctx context.Context, o Options) *Result {
 		nonEmpty(res.VersionBefore, "none"), nonEmpty(after.Agent.Version, "none"), failing(after))
 }
 
-// MakePlan decides what to do from a report. mgr may be nil (Windows, or
-// no package manager); the commands are then described, not listed.
-func MakePlan(rep *agent.Report, mgr pkgmgr.Manager, root fsroot.Root) Plan {
+// packageState says in words what the report found of the agent's package.
+func packageState(rep *agent.Report) string {
+	c, _ := rep.Check(agent.IDAgentInstalled)
+	if !rep.Agent.Installed {
+		return "the agent package is not installed (" + nonEmpty(c.Message, "no agent found") + ")"
+	}
+	return fmt.Sprintf("the agent package is installed, version %s (%s)", nonEmpty(rep.Agent.Version, "unknown"), c.Message)
+}
+
+// MakePlan decides what to do from a report. inst is the installer for the
+// report's agent, or nil with instErr saying why there is none (an offline
+// Windows image: install.ErrNotHere); the plan is then "none" when the
+// agent needs no change and "impossible" when it does.
+func MakePlan(rep *agent.Report, inst install.Installer, instErr error) Plan {
 	a := rep.Agent
 	p := Plan{Installer: a.Installer, Package: a.Package, From: a.Version, MinVersion: a.MinVersion, Commands: []string{}}
 	if c, ok := rep.Check(agent.IDOSDetected); ok && c.Status == agent.StatusFail {
@@ -302,48 +348,37 @@ func MakePlan(rep *agent.Report, mgr pkgmgr.Manager, root fsroot.Root) Plan {
 		p.Action, p.Reason = ActionImpossible, nonEmpty(c.Message, "the agent is not supported here")
 		return p
 	}
-	if rep.OS.Family == "windows" && (!root.IsHost() || runtime.GOOS != "windows") {
-		p.Action, p.Reason = ActionImpossible, "the Windows agent is installed by running its MSI on the running Windows machine: install it there (agentkeeper ensure on first boot), not into an offline image"
-		if c, ok := rep.Check(agent.IDAgentInstalled); ok && c.Status != agent.StatusFail {
-			if v, ok := rep.Check(agent.IDAgentVersion); ok && v.Status != agent.StatusFail {
-				p.Action, p.Reason = ActionNone, "the agent in the image is installed and recent enough"
-			}
-		}
-		return p
-	}
-	inst, _ := rep.Check(agent.IDAgentInstalled)
+	installed, _ := rep.Check(agent.IDAgentInstalled)
 	ver, _ := rep.Check(agent.IDAgentVersion)
 	svc, _ := rep.Check(agent.IDAgentService)
+	enabler, canEnable := inst.(install.ServiceEnabler)
 	switch {
-	case inst.Status == agent.StatusFail:
-		p.Action, p.Reason = ActionInstall, inst.Message
+	case installed.Status == agent.StatusFail:
+		p.Action, p.Reason = ActionInstall, installed.Message
 	case ver.Status == agent.StatusFail:
 		p.Action, p.Reason = ActionUpdate, ver.Message
 	case packageBelowMin(rep):
 		p.Action, p.IfOffered = ActionUpdate, true
 		p.Reason = fmt.Sprintf("package %s %s is below the minimum %s (agent.version: %s): updated when the repositories offer %s or later",
 			a.Package, a.PackageVersion, a.MinVersion, ver.Status, a.MinVersion)
-	case svc.Status == agent.StatusFail && rep.OS.Family == "linux":
+	case svc.Status == agent.StatusFail && canEnable:
 		p.Action, p.Reason = ActionEnable, svc.Message
 	default:
 		p.Action, p.Reason = ActionNone, "the agent is installed and current"
+		if inst == nil && instErr != nil {
+			p.Reason = "the agent in the image is installed and recent enough"
+		}
 		return p
 	}
-	if mgr != nil && p.Action != ActionEnable {
-		for _, c := range mgr.Plan(a.Package) {
-			p.Commands = append(p.Commands, c.String())
-		}
+	if inst == nil {
+		p.Action, p.Reason = ActionImpossible, nonEmpty(errText(instErr), "no installer for "+a.Installer)
+		return p
 	}
-	if rep.OS.Family == "linux" {
-		unit := agent.UnitName(a.Service)
-		if root.IsHost() {
-			p.Commands = append(p.Commands, "systemctl enable --now "+unit)
-		} else {
-			p.Commands = append(p.Commands, "enable "+a.Service+" in the image (wants links)")
-		}
-	} else {
-		p.Commands = append(p.Commands, "download the agent MSI to *.unverified, verify its SHA-256 or Authenticode signature",
-			"msiexec /i <msi> /quiet /norestart /L*v <log>")
+	if p.Action != ActionEnable {
+		p.Commands = append(p.Commands, inst.Commands(a.Package)...)
+	}
+	if canEnable {
+		p.Commands = append(p.Commands, enabler.EnableCommands(a.Service)...)
 	}
 	return p
 }
@@ -360,6 +395,13 @@ func packageBelowMin(rep *agent.Report) bool {
 	return err == nil && merr == nil && have.LessThan(min)
 }
 
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return strings.TrimPrefix(err.Error(), install.ErrNotHere.Error()+": ")
+}
+
 // checkNow evaluates the preconditions without waiting or locking (dry run).
 func (o *Options) checkNow(res *Result, rep *agent.Report) {
 	if o.IsAdmin() {
@@ -374,31 +416,6 @@ func (o *Options) checkNow(res *Result, rep *agent.Report) {
 	}
 	res.pre("lock", StepSkip, "not taken in a dry run")
 	res.pre("source", StepSkip, "not checked in a dry run (it would refresh package lists or download)")
-}
-
-func (o *Options) lock(ctx context.Context) (*flock.Flock, error) {
-	if err := os.MkdirAll(filepath.Dir(o.LockFile), 0o755); err != nil {
-		return nil, fmt.Errorf("lock %s: %w", o.LockFile, err)
-	}
-	l := flock.New(o.LockFile)
-	ok, err := l.TryLock()
-	if err != nil {
-		return nil, fmt.Errorf("lock %s: %w", o.LockFile, err)
-	}
-	if ok {
-		return l, nil
-	}
-	if o.LockTimeout <= 0 {
-		return nil, fmt.Errorf("%s is held by another agentkeeper (ensure or the service)", o.LockFile)
-	}
-	o.progress("waiting up to %s for %s (another agentkeeper is installing)", o.LockTimeout, o.LockFile)
-	lctx, cancel := context.WithTimeout(ctx, o.LockTimeout)
-	defer cancel()
-	ok, err = l.TryLockContext(lctx, 200*time.Millisecond)
-	if !ok || err != nil {
-		return nil, fmt.Errorf("%s still held by another agentkeeper after %s", o.LockFile, o.LockTimeout)
-	}
-	return l, nil
 }
 
 func (o *Options) detectBackup(family string) backup.Result {
@@ -426,44 +443,32 @@ func (o *Options) waitBackup(ctx context.Context, family string) (backup.Result,
 }
 
 // sourceReady checks that the install source has what is needed.
-func (o *Options) sourceReady(ctx context.Context, res *Result, rep *agent.Report, mgr pkgmgr.Manager) bool {
+func (o *Options) sourceReady(ctx context.Context, res *Result, rep *agent.Report, inst install.Installer) bool {
 	if res.Plan.Action == ActionEnable {
 		res.pre("source", StepSkip, "nothing to install")
 		return true
 	}
-	if rep.OS.Family == "windows" {
-		switch {
-		case o.MSI.URL == "":
-			res.pre("source", StepFail, "windows.msi is not set")
-			res.end("failed", ExitNotReady, "set windows.msi to the agent MSI (a path or an https:// URL) and windows.msi_sha256 to its SHA-256")
-			return false
-		case o.MSI.SHA256 == "" && (o.MSI.Signer == "" || o.VerifySig == nil):
-			res.pre("source", StepFail, "no way to verify %s: windows.msi_sha256 is not set and no Authenticode check is available", o.MSI.URL)
-			res.end("failed", ExitNotReady, "refusing to install an unverified MSI: set windows.msi_sha256")
-			return false
-		}
-		res.pre("source", StepPass, "MSI %s", o.MSI.URL)
-		return true
-	}
-	if mgr == nil {
-		res.pre("source", StepFail, "no package manager for installer %q", rep.Agent.Installer)
-		res.end("failed", ExitNotReady, "no package manager %s to install %s with", rep.Agent.Installer, rep.Agent.Package)
-		return false
-	}
-	o.progress("asking %s which %s version the repositories offer", mgr.Name(), rep.Agent.Package)
-	cand, err := mgr.Candidate(ctx, rep.Agent.Package)
+	pkg := rep.Agent.Package
+	o.progress("asking %s which %s version its source offers", inst.Name(), pkg)
+	cand, err := inst.Candidate(ctx, pkg)
 	switch {
-	case errors.Is(err, pkgmgr.ErrLocked):
+	case errors.Is(err, install.ErrBusy):
 		res.pre("source", StepDeferred, "%v", err)
 		res.end("deferred", ExitDeferred, "the package manager is busy: %v", err)
 		return false
-	case err != nil && res.Plan.IfOffered && errors.Is(err, pkgmgr.ErrNotOffered):
+	case err != nil && res.Plan.IfOffered && errors.Is(err, install.ErrNotOffered):
 		leave(res, rep, fmt.Sprintf("the repositories do not offer %s", rep.Agent.Package))
+	case errors.Is(err, install.ErrNotOffered):
+		res.pre("source", StepFail, "%v", err)
+		res.end("failed", ExitNotReady, "the repositories do not offer %s: %v", pkg, err)
 		return false
 	case err != nil:
 		res.pre("source", StepFail, "%v", err)
-		res.end("failed", ExitNotReady, "the repositories do not offer %s: %v", rep.Agent.Package, err)
+		res.end("failed", ExitNotReady, "%s cannot install %s: %v", inst.Name(), pkg, err)
 		return false
+	case cand == "":
+		res.pre("source", StepPass, "%s: the version is known once installed (%s)", inst.Name(), strings.Join(inst.Commands(pkg)[:1], ""))
+		return true
 	}
 	up, err := pkgdb.Upstream(cand)
 	min, merr := version.NewVersion(rep.Agent.MinVersion)
@@ -472,12 +477,12 @@ func (o *Options) sourceReady(ctx context.Context, res *Result, rep *agent.Repor
 		return false
 	}
 	if err == nil && merr == nil && up.LessThan(min) {
-		res.pre("source", StepFail, "the repositories offer %s %s, below the minimum %s", rep.Agent.Package, cand, rep.Agent.MinVersion)
+		res.pre("source", StepFail, "the repositories offer %s %s, below the minimum %s", pkg, cand, rep.Agent.MinVersion)
 		res.end("failed", ExitNotReady, "the newest %s the repositories offer is %s, but %s is required: enable a repository with a newer agent (for example the distribution's updates or backports) or lower linux.min_version",
-			rep.Agent.Package, cand, rep.Agent.MinVersion)
+			pkg, cand, rep.Agent.MinVersion)
 		return false
 	}
-	res.pre("source", StepPass, "the repositories offer %s %s", rep.Agent.Package, cand)
+	res.pre("source", StepPass, "the repositories offer %s %s", pkg, cand)
 	return true
 }
 
@@ -494,77 +499,40 @@ func leave(res *Result, rep *agent.Report, why string) {
 }
 
 // apply makes the change. It returns false (with res ended) on failure.
-func (o *Options) apply(ctx context.Context, res *Result, rep *agent.Report, mgr pkgmgr.Manager) bool {
-	if rep.OS.Family == "windows" {
-		return o.applyMSI(ctx, res)
-	}
+func (o *Options) apply(ctx context.Context, res *Result, rep *agent.Report, inst install.Installer) bool {
 	pkg := rep.Agent.Package
 	if res.Plan.Action != ActionEnable {
-		o.progress("%s %s with %s", res.Plan.Action, pkg, mgr.Name())
-		if err := mgr.Install(ctx, pkg); err != nil {
-			if errors.Is(err, pkgmgr.ErrLocked) {
-				res.act("install", StepDeferred, "%v", err)
-				res.end("deferred", ExitDeferred, "the package manager stayed locked: %v", err)
-				return false
-			}
+		o.progress("%s %s with %s", res.Plan.Action, pkg, inst.Name())
+		ir, err := inst.Install(ctx, pkg)
+		res.Actions = append(res.Actions, ir.Steps...)
+		res.RebootRequired = ir.RebootRequired
+		switch {
+		case err != nil && ctx.Err() != nil:
+			res.act("install", StepDeferred, "interrupted: %v", err)
+			res.end("deferred", ExitDeferred, "interrupted while installing %s (%v): retry", pkg, context.Cause(ctx))
+			return false
+		case errors.Is(err, install.ErrBusy):
+			res.act("install", StepDeferred, "%v", err)
+			res.end("deferred", ExitDeferred, "another installation holds the machine: %v", err)
+			return false
+		case err != nil:
 			res.act("install", StepFail, "%v", err)
 			res.end("failed", ExitNotReady, "installing %s failed: %v", pkg, err)
 			return false
 		}
-		res.act("install", StepPass, "%s %s with %s", res.Plan.Action, pkg, mgr.Name())
+		res.act("install", StepPass, "%s %s with %s", res.Plan.Action, pkg, inst.Name())
 	}
-	root := o.Inspect.Root
-	var err error
-	how := " in the image (not started)"
-	if root.IsHost() {
-		how = " and started"
-		err = service.EnableLive(ctx, o.Inspect.Runner, rep.Agent.Service)
-		if errors.Is(err, service.ErrNoSystemd) {
-			// A chroot or container build: enable the unit the way the image would.
-			how = " in the unit files (systemd is not running: not started)"
-			err = service.EnableOffline(root, rep.Agent.Service)
-		}
-	} else {
-		err = service.EnableOffline(root, rep.Agent.Service)
+	enabler, ok := inst.(install.ServiceEnabler)
+	if !ok {
+		return true
 	}
+	how, err := enabler.EnableService(ctx, rep.Agent.Service)
 	if err != nil {
 		res.act("enable", StepFail, "%v", err)
 		res.end("failed", ExitNotReady, "the agent is installed but its unit could not be enabled: %v", err)
 		return false
 	}
-	res.act("enable", StepPass, "%s enabled%s", rep.Agent.Service, how)
-	return true
-}
-
-func (o *Options) applyMSI(ctx context.Context, res *Result) bool {
-	if err := os.MkdirAll(o.WorkDir, 0o700); err != nil {
-		res.act("download", StepFail, "%v", err)
-		res.end("failed", ExitNotReady, "cannot create %s: %v", o.WorkDir, err)
-		return false
-	}
-	o.progress("fetching and verifying %s", o.MSI.URL)
-	path, err := msi.Fetch(ctx, o.MSI, o.WorkDir, o.HTTP, o.VerifySig)
-	if err != nil {
-		res.act("download", StepFail, "%v", err)
-		res.end("failed", ExitNotReady, "the agent MSI was refused: %v", err)
-		return false
-	}
-	res.act("download", StepPass, "verified %s", path)
-	logPath := filepath.Join(o.WorkDir, "msiexec-"+time.Now().UTC().Format("20060102T150405")+".log")
-	o.progress("msiexec /i %s /quiet /norestart", path)
-	ir, err := msi.Install(ctx, run.WithOutput(o.Inspect.Runner, o.Output), path, logPath)
-	switch {
-	case errors.Is(err, msi.ErrBusy):
-		res.act("msiexec", StepDeferred, "%v", err)
-		res.end("deferred", ExitDeferred, "another installation is running (msiexec 1618): try later")
-		return false
-	case err != nil:
-		res.act("msiexec", StepFail, "%v", err)
-		res.end("failed", ExitNotReady, "msiexec failed: %v (log %s)", err, logPath)
-		return false
-	}
-	res.RebootRequired = ir.RebootRequired
-	res.act("msiexec", StepPass, "msiexec exit %d%s (log %s)", ir.ExitCode, map[bool]string{true: ", reboot required", false: ""}[ir.RebootRequired], logPath)
+	res.act("enable", StepPass, "%s enabled %s", rep.Agent.Service, how)
 	return true
 }
 

@@ -1,18 +1,18 @@
-//go:build linux
-
 package ensure
 
 import (
 	"bufio"
+	"bytes"
 	"context"
-	"errors"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,231 +20,14 @@ import (
 
 	"github.com/agentkeeper/agentkeeper/agent"
 	"github.com/agentkeeper/agentkeeper/agent/agenttest"
-	"github.com/agentkeeper/agentkeeper/agent/backup"
+	"github.com/agentkeeper/agentkeeper/platform/filever"
 	"github.com/agentkeeper/agentkeeper/platform/fsroot"
-	"github.com/agentkeeper/agentkeeper/platform/pkgmgr"
+	"github.com/agentkeeper/agentkeeper/platform/msi"
+	"github.com/agentkeeper/agentkeeper/platform/proc"
+	"github.com/agentkeeper/agentkeeper/platform/registry"
 	"github.com/agentkeeper/agentkeeper/platform/run"
+	"github.com/agentkeeper/agentkeeper/platform/service"
 )
-
-// fakeManager plays the package manager: Install writes what the real
-// package leaves in the image (dpkg status entry and unit file).
-type fakeManager struct {
-	root       string
-	candidate  string
-	candErr    error
-	installErr error
-	delay      time.Duration
-	installs   atomic.Int32
-	before     func() // runs at the start of Install
-	// runner, when set, runs the install command (its output is the test's).
-	runner run.Runner
-}
-
-func (m *fakeManager) Name() string { return "apt-get" }
-func (m *fakeManager) Plan(pkg string) []run.Cmd {
-	return []run.Cmd{{Argv: []string{"chroot", m.root, "apt-get", "update"}}, {Argv: []string{"chroot", m.root, "apt-get", "install", "-y", pkg}}}
-}
-func (m *fakeManager) Candidate(ctx context.Context, pkg string) (string, error) {
-	return m.candidate, m.candErr
-}
-func (m *fakeManager) Install(ctx context.Context, pkg string) error {
-	m.installs.Add(1)
-	if m.before != nil {
-		m.before()
-	}
-	if m.runner != nil {
-		if _, err := m.runner.Run(ctx, run.Cmd{Argv: []string{"apt-get", "install", "-y", pkg}}); err != nil {
-			return err
-		}
-	}
-	time.Sleep(m.delay)
-	if m.installErr != nil {
-		return m.installErr
-	}
-	status := agenttest.BashStanza + "\n" + agenttest.DpkgStanza(pkg, "install ok installed", m.candidate)
-	if err := os.WriteFile(filepath.Join(m.root, "var/lib/dpkg/status"), []byte(status), 0o644); err != nil {
-		return err
-	}
-	unit := filepath.Join(m.root, "usr/lib/systemd/system/walinuxagent.service")
-	os.MkdirAll(filepath.Dir(unit), 0o755)
-	return os.WriteFile(unit, []byte("[Service]\nExecStart=/usr/sbin/waagent -daemon\n[Install]\nWantedBy=multi-user.target\n"), 0o644)
-}
-
-type fixture struct {
-	root    string
-	mgr     *fakeManager
-	opts    Options
-	backups []bool // successive answers of the backup probe; the last repeats
-	probes  int
-	slept   []time.Duration
-	mu      sync.Mutex
-}
-
-// newFixture makes a Debian 12 image; status is the dpkg status content
-// (without the agent when it is only BashStanza).
-func newFixture(t *testing.T, status string) *fixture {
-	root := t.TempDir()
-	files := agenttest.DebianImage("2.7.3.0-4.1")
-	files["var/lib/dpkg/status"] = status
-	if !strings.Contains(status, "waagent") {
-		delete(files, "usr/lib/systemd/system/walinuxagent.service")
-		delete(files, "etc/systemd/system/multi-user.target.wants/walinuxagent.service")
-	}
-	agenttest.Tree(t, root, files)
-	f := &fixture{root: root, mgr: &fakeManager{root: root, candidate: "2.7.3.0-4.1"}}
-	f.opts = Options{
-		Inspect: agent.Options{Root: fsroot.New(root), Runner: &run.Fake{Respond: func(c run.Cmd) (run.Result, error) {
-			t.Errorf("unexpected command %s", c)
-			return run.Result{ExitCode: 1}, nil
-		}}},
-		LockFile: filepath.Join(t.TempDir(), "agentkeeper.lock"),
-		Poll:     10 * time.Minute,
-		IsAdmin:  func() bool { return true },
-		NewManager: func(string, fsroot.Root, run.Runner, pkgmgr.Options) (pkgmgr.Manager, error) {
-			return f.mgr, nil
-		},
-		Backup: func() backup.Result {
-			f.mu.Lock()
-			defer f.mu.Unlock()
-			running := false
-			if len(f.backups) > 0 {
-				running = f.backups[min(f.probes, len(f.backups)-1)]
-			}
-			f.probes++
-			if running {
-				return backup.Result{Running: true, Evidence: []backup.Evidence{{Kind: "lock", What: "SafeFreeze lock held by pid 42", Where: "/etc/azure/x"}}}
-			}
-			return backup.Result{Evidence: []backup.Evidence{}}
-		},
-		Sleep: func(ctx context.Context, d time.Duration) error {
-			f.slept = append(f.slept, d)
-			return nil
-		},
-	}
-	return f
-}
-
-func wantsLink(root string) bool {
-	_, err := os.Lstat(filepath.Join(root, "etc/systemd/system/multi-user.target.wants/walinuxagent.service"))
-	return err == nil
-}
-
-func dpkgStatus(t *testing.T, root string) string {
-	b, err := os.ReadFile(filepath.Join(root, "var/lib/dpkg/status"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
-func TestEnsureInstallsMissingAgent(t *testing.T) {
-	f := newFixture(t, agenttest.BashStanza)
-	var progress strings.Builder
-	f.opts.Progress = func(msg string) { progress.WriteString(msg + "\n") }
-	res := Run(context.Background(), f.opts)
-	if res.ExitCode != ExitReady || res.Outcome != "ready" || res.Plan.Action != ActionInstall {
-		t.Fatalf("exit %d outcome %s plan %+v: %s\n%+v", res.ExitCode, res.Outcome, res.Plan, res.Message, res.Actions)
-	}
-	if res.VersionBefore != "" || res.VersionAfter != "2.7.3.0" || !res.Report.Ready {
-		t.Errorf("before %q after %q ready %v", res.VersionBefore, res.VersionAfter, res.Report.Ready)
-	}
-	if !wantsLink(f.root) {
-		t.Error("unit not enabled in the image")
-	}
-	ids := map[string]string{}
-	for _, s := range append(res.Preconditions, res.Actions...) {
-		ids[s.ID] = s.Status
-	}
-	for _, id := range []string{"admin", "lock", "backup.idle", "source", "install", "enable", "verify"} {
-		if ids[id] != StepPass {
-			t.Errorf("step %s = %q, want pass (%+v)", id, ids[id], ids)
-		}
-	}
-	if len(res.Plan.Commands) < 2 || !strings.Contains(strings.Join(res.Plan.Commands, "\n"), "apt-get install -y waagent") {
-		t.Errorf("plan commands %q", res.Plan.Commands)
-	}
-
-	// Idempotent: a second run does nothing.
-	res = Run(context.Background(), f.opts)
-	if res.ExitCode != ExitReady || res.Plan.Action != ActionNone || f.mgr.installs.Load() != 1 {
-		t.Errorf("second run: exit %d action %s installs %d", res.ExitCode, res.Plan.Action, f.mgr.installs.Load())
-	}
-}
-
-func TestEnsureUpdatesOldAgent(t *testing.T) {
-	f := newFixture(t, agenttest.BashStanza+"\n"+agenttest.DpkgStanza("waagent", "install ok installed", "2.2.45-1"))
-	res := Run(context.Background(), f.opts)
-	if res.ExitCode != ExitReady || res.Plan.Action != ActionUpdate || res.VersionBefore != "2.2.45" || res.VersionAfter != "2.7.3.0" {
-		t.Fatalf("exit %d action %s %s→%s: %s", res.ExitCode, res.Plan.Action, res.VersionBefore, res.VersionAfter, res.Message)
-	}
-}
-
-func TestEnsureFaults(t *testing.T) {
-	old := agenttest.BashStanza + "\n" + agenttest.DpkgStanza("waagent", "install ok installed", "2.2.45-1")
-	cmdErr := &pkgmgr.CommandError{Cmd: run.Cmd{Argv: []string{"apt-get", "install", "waagent"}}, ExitCode: 100,
-		Tail: "E: Unable to locate package waagent"}
-	tests := []struct {
-		desc     string
-		status   string
-		setup    func(f *fixture)
-		code     int
-		outcome  string
-		installs int32
-		msg      string
-	}{
-		{desc: "package manager fails", status: old, setup: func(f *fixture) { f.mgr.installErr = cmdErr },
-			code: ExitNotReady, outcome: "failed", installs: 1, msg: "Unable to locate package"},
-		{desc: "package manager stays locked", status: old,
-			setup: func(f *fixture) { f.mgr.installErr = errors.Join(pkgmgr.ErrLocked, cmdErr) },
-			code:  ExitDeferred, outcome: "deferred", installs: 1, msg: "locked"},
-		{desc: "repositories offer only an old version", status: old, setup: func(f *fixture) { f.mgr.candidate = "2.2.49-1" },
-			code: ExitNotReady, outcome: "failed", installs: 0, msg: "2.2.49-1"},
-		{desc: "repositories offer nothing", status: agenttest.BashStanza,
-			setup: func(f *fixture) { f.mgr.candidate, f.mgr.candErr = "", pkgmgr.ErrNotOffered },
-			code:  ExitNotReady, outcome: "failed", installs: 0, msg: "do not offer"},
-		{desc: "backup running, no wait", status: old, setup: func(f *fixture) { f.backups = []bool{true} },
-			code: ExitDeferred, outcome: "deferred", installs: 0, msg: "SafeFreeze"},
-		{desc: "backup running, wait runs out", status: old,
-			setup: func(f *fixture) { f.backups = []bool{true}; f.opts.WaitBackup = 25 * time.Minute },
-			code:  ExitDeferred, outcome: "deferred", installs: 0, msg: "SafeFreeze"},
-		{desc: "backup ends during the wait", status: old,
-			setup: func(f *fixture) { f.backups = []bool{true, true, false}; f.opts.WaitBackup = time.Hour },
-			code:  ExitReady, outcome: "ready", installs: 1},
-		{desc: "backup starts just before apply", status: old,
-			setup: func(f *fixture) { f.backups = []bool{false, true} },
-			code:  ExitDeferred, outcome: "deferred", installs: 0, msg: "started"},
-		{desc: "not root", status: old, setup: func(f *fixture) { f.opts.IsAdmin = func() bool { return false } },
-			code: ExitNotReady, outcome: "failed", installs: 0, msg: "root"},
-		{desc: "dry run changes nothing", status: old, setup: func(f *fixture) { f.opts.DryRun = true },
-			code: ExitNotReady, outcome: "planned", installs: 0, msg: "would update"},
-		{desc: "unsupported distribution", status: old, setup: func(f *fixture) {
-			os.WriteFile(filepath.Join(f.root, "usr/lib/os-release"), []byte("ID=alpine\nVERSION_ID=3.19\n"), 0o644)
-		}, code: ExitNotReady, outcome: "failed", installs: 0, msg: "Alpine"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.desc, func(t *testing.T) {
-			f := newFixture(t, tc.status)
-			tc.setup(f)
-			before := dpkgStatus(t, f.root)
-			res := Run(context.Background(), f.opts)
-			if res.ExitCode != tc.code || res.Outcome != tc.outcome || f.mgr.installs.Load() != tc.installs {
-				t.Errorf("exit %d outcome %s installs %d, want %d %s %d: %s", res.ExitCode, res.Outcome, f.mgr.installs.Load(),
-					tc.code, tc.outcome, tc.installs, res.Message)
-			}
-			if tc.msg != "" && !strings.Contains(res.Message+fmtSteps(res), tc.msg) {
-				t.Errorf("message %q / steps %s do not mention %q", res.Message, fmtSteps(res), tc.msg)
-			}
-			if tc.code != ExitReady {
-				if got := dpkgStatus(t, f.root); got != before {
-					t.Error("the package database changed although nothing was installed")
-				}
-				if res.Report == nil || res.Report.Ready {
-					t.Error("a failed or deferred run must report not ready")
-				}
-			}
-		})
-	}
-}
 
 func fmtSteps(r *Result) string {
 	var b strings.Builder
@@ -254,93 +37,6 @@ func fmtSteps(r *Result) string {
 	return b.String()
 }
 
-func TestEnsureWaitPrintsProgress(t *testing.T) {
-	f := newFixture(t, agenttest.BashStanza)
-	f.backups = []bool{true, true, true, false}
-	f.opts.WaitBackup = time.Hour
-	f.opts.Poll = 5 * time.Minute
-	var progress strings.Builder
-	f.opts.Progress = func(msg string) { progress.WriteString(msg + "\n") }
-	res := Run(context.Background(), f.opts)
-	if res.ExitCode != ExitReady {
-		t.Fatalf("exit %d: %s", res.ExitCode, res.Message)
-	}
-	if n := strings.Count(progress.String(), "backup running"); n != 3 {
-		t.Errorf("%d progress lines about the backup, want 3:\n%s", n, progress.String())
-	}
-	if len(f.slept) != 3 || f.slept[0] != 5*time.Minute {
-		t.Errorf("slept %v", f.slept)
-	}
-}
-
-// TestEnsureLock: another process holds the lock. With no timeout ensure
-// defers at once; with a timeout shorter than the hold it defers when the
-// timeout ends; with a longer one it waits and installs only after the
-// holder let go.
-func TestEnsureLock(t *testing.T) {
-	f := newFixture(t, agenttest.BashStanza)
-	h := holdLock(t, f.opts.LockFile)
-
-	res := Run(context.Background(), f.opts)
-	if res.ExitCode != ExitDeferred || f.mgr.installs.Load() != 0 || !strings.Contains(res.Message, "another agentkeeper") {
-		t.Errorf("with the lock held and no timeout: exit %d installs %d: %s", res.ExitCode, f.mgr.installs.Load(), res.Message)
-	}
-
-	f.opts.LockTimeout = 300 * time.Millisecond
-	res = Run(context.Background(), f.opts)
-	if res.ExitCode != ExitDeferred || f.mgr.installs.Load() != 0 || !strings.Contains(res.Message, "still held by another agentkeeper after 300ms") {
-		t.Errorf("timeout shorter than the hold: exit %d installs %d: %s", res.ExitCode, f.mgr.installs.Load(), res.Message)
-	}
-
-	// A timeout longer than the hold: ensure says it waits, and installs
-	// only once the holder has exited.
-	f.opts.LockTimeout = 10 * time.Minute
-	waiting := make(chan struct{}, 1)
-	f.opts.Progress = func(msg string) {
-		if strings.Contains(msg, "waiting up to 10m0s for "+f.opts.LockFile) {
-			waiting <- struct{}{}
-		}
-	}
-	var released, installedAfterRelease atomic.Bool
-	f.mgr.before = func() { installedAfterRelease.Store(released.Load()) }
-	done := make(chan *Result, 1)
-	go func() { done <- Run(context.Background(), f.opts) }()
-	select {
-	case <-waiting:
-	case res := <-done:
-		t.Fatalf("ensure did not wait for the held lock: exit %d installs %d: %s", res.ExitCode, f.mgr.installs.Load(), res.Message)
-	}
-	released.Store(true)
-	h.release(t)
-	res = <-done
-	if res.ExitCode != ExitReady || f.mgr.installs.Load() != 1 || !installedAfterRelease.Load() {
-		t.Errorf("after release: exit %d installs %d, installed after the release: %v: %s",
-			res.ExitCode, f.mgr.installs.Load(), installedAfterRelease.Load(), res.Message)
-	}
-}
-
-func TestEnsureTwoAtOnceExactlyOneApplies(t *testing.T) {
-	f := newFixture(t, agenttest.BashStanza)
-	f.mgr.delay = 300 * time.Millisecond
-	f.opts.LockTimeout = 10 * time.Second
-	var wg sync.WaitGroup
-	codes := make([]int, 2)
-	for i := range codes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			codes[i] = Run(context.Background(), f.opts).ExitCode
-		}()
-	}
-	wg.Wait()
-	if f.mgr.installs.Load() != 1 || codes[0] != ExitReady || codes[1] != ExitReady {
-		t.Errorf("installs %d, exit codes %v: want exactly one install and both ready", f.mgr.installs.Load(), codes)
-	}
-}
-
-// TestMain doubles as a lock holder: holdLock starts this test binary as a
-// child that takes the ensure lock and holds it until its standard input
-// closes (or it is killed).
 func TestMain(m *testing.M) {
 	if p := os.Getenv("ENSURE_TEST_HOLD_LOCK"); p != "" {
 		l := flock.New(p)
@@ -354,14 +50,11 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// lockHolder is a child process holding the ensure lock.
 type lockHolder struct {
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
 }
 
-// holdLock returns once a child process holds the lock at path; the child
-// is killed when the test ends.
 func holdLock(t *testing.T, path string) *lockHolder {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
@@ -386,8 +79,6 @@ func holdLock(t *testing.T, path string) *lockHolder {
 	return h
 }
 
-// release lets the child exit normally and returns once it has: its lock
-// is gone.
 func (h *lockHolder) release(t *testing.T) {
 	h.stdin.Close()
 	if err := h.cmd.Wait(); err != nil {
@@ -395,7 +86,6 @@ func (h *lockHolder) release(t *testing.T) {
 	}
 }
 
-// kill ends the child with SIGKILL: no cleanup of its own.
 func (h *lockHolder) kill() {
 	if h.cmd.ProcessState == nil {
 		h.cmd.Process.Kill()
@@ -403,19 +93,245 @@ func (h *lockHolder) kill() {
 	}
 }
 
-func TestEnsureAfterKilledRun(t *testing.T) {
-	f := newFixture(t, agenttest.BashStanza)
-	h := holdLock(t, f.opts.LockFile)
-	if res := Run(context.Background(), f.opts); res.ExitCode != ExitDeferred {
-		t.Errorf("while the child holds the lock: exit %d, want 75", res.ExitCode)
+func findStep(steps []Step, id string) (Step, bool) {
+	for _, s := range steps {
+		if s.ID == id {
+			return s, true
+		}
 	}
-	h.kill()
-	res := Run(context.Background(), f.opts)
-	if res.ExitCode != ExitReady || f.mgr.installs.Load() != 1 {
-		t.Errorf("after the killed run: exit %d installs %d: %s", res.ExitCode, f.mgr.installs.Load(), res.Message)
+	return Step{}, false
+}
+
+// winMachine plays a running Windows for ensure: a temporary tree standing
+// for C:\ (agent.Options.Live), with the service manager, the registry, the
+// file versions and msiexec faked. The real msi.Installer does the rest:
+// the private download folder, the fetch, the SHA-256 check, the held file.
+type winMachine struct {
+	root      string
+	mu        sync.Mutex
+	version   string // WaAppAgent.exe's product version; "" when not installed
+	services  map[string]service.State
+	msiexec   []string // packages msiexec was given
+	exit      int      // msiexec's exit code
+	processes []proc.Process
+	opts      Options
+}
+
+const (
+	winOld = "2.6.1000.1"
+	winNew = "2.7.41491.1010"
+)
+
+var winPayload = []byte("an agent MSI (fake bytes: msiexec is faked)")
+
+func newWinMachine(t *testing.T, installed string) *winMachine {
+	t.Helper()
+	m := &winMachine{root: t.TempDir(), services: map[string]service.State{}}
+	agenttest.Tree(t, m.root, map[string]string{"Windows/System32/": "", "WindowsAzure/": ""})
+	for _, s := range []string{"VSS", "COMSysApp", "MSDTC", "msiserver", "Winmgmt", "Dhcp"} {
+		m.services[s] = runningService()
+	}
+	if installed != "" {
+		m.installAgent(t, installed)
+	}
+	src := filepath.Join(t.TempDir(), "WindowsAzureVmAgent.msi")
+	if err := os.WriteFile(src, winPayload, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(winPayload)
+	reg := registry.Fake{
+		`SOFTWARE\Microsoft\NET Framework Setup\NDP\v4\Full`:   {"Install": uint64(1), "Release": uint64(528040)},
+		`SYSTEM\CurrentControlSet\Services\storvsc`:            {"Start": uint64(0)},
+		`SYSTEM\CurrentControlSet\Services\Dhcp`:               {"Start": uint64(2)},
+		`SYSTEM\CurrentControlSet\Services\partmgr\Parameters`: {"SanPolicy": uint64(1)},
+		`SYSTEM\CurrentControlSet\Control\Terminal Server`:     {"fDenyTSConnections": uint64(0)},
+	}
+	for _, s := range []string{"VSS", "COMSysApp", "MSDTC", "msiserver"} {
+		reg[`SYSTEM\CurrentControlSet\Services\`+s] = map[string]any{"Start": uint64(3)}
+	}
+	m.opts = Options{
+		Inspect: agent.Options{
+			Root: fsroot.New(m.root), Live: true, NoNetwork: true,
+			Runner:      &run.Fake{Respond: m.run},
+			Processes:   func() ([]proc.Process, error) { m.mu.Lock(); defer m.mu.Unlock(); return m.processes, nil },
+			OnAzure:     func(fsroot.Root) (bool, error) { return false, nil },
+			Registry:    reg,
+			WinService:  m.service,
+			FileVersion: m.fileVersion,
+		},
+		MSI:      msi.Source{URL: src, SHA256: hex.EncodeToString(sum[:])},
+		LockFile: filepath.Join(t.TempDir(), "agentkeeper", "agentkeeper.lock"),
+		WorkDir:  filepath.Join(t.TempDir(), "agentkeeper", "downloads"),
+		IsAdmin:  func() bool { return true },
+		Sleep:    func(context.Context, time.Duration) error { return nil },
+	}
+	return m
+}
+
+func runningService() service.State {
+	return service.State{Installed: true, Enabled: true, Running: boolp(true), StartType: "auto", Detail: "running"}
+}
+
+func boolp(b bool) *bool { return &b }
+
+func (m *winMachine) installAgent(t *testing.T, v string) {
+	exe := filepath.Join(m.root, "WindowsAzure", "Packages", "WaAppAgent.exe")
+	if err := os.MkdirAll(filepath.Dir(exe), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(exe, []byte("MZ"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.version = v
+	m.services["RdAgent"] = runningService()
+	m.services["WindowsAzureGuestAgent"] = runningService()
+}
+
+func (m *winMachine) service(name string) (service.State, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if st, ok := m.services[name]; ok {
+		return st, nil
+	}
+	return service.State{Detail: "service " + name + " does not exist"}, nil
+}
+
+func (m *winMachine) fileVersion(p string) (filever.Info, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !strings.EqualFold(filepath.Base(p), "WaAppAgent.exe") || m.version == "" {
+		return filever.Info{}, fmt.Errorf("%s: %w", p, os.ErrNotExist)
+	}
+	return filever.Info{FileVersion: m.version, ProductVersion: m.version, ProductVersionString: m.version}, nil
+}
+
+// run plays msiexec: it checks it is handed the verified package, then
+// "installs" the new agent unless told to fail.
+func (m *winMachine) run(c run.Cmd) (run.Result, error) {
+	if c.Argv[0] != "msiexec" {
+		return run.Result{ExitCode: 1, Stderr: []byte("unexpected command " + c.String())}, nil
+	}
+	b, err := os.ReadFile(c.Argv[2])
+	m.mu.Lock()
+	m.msiexec = append(m.msiexec, c.Argv[2])
+	exit := m.exit
+	m.mu.Unlock()
+	if err != nil || !bytes.Equal(b, winPayload) {
+		return run.Result{ExitCode: 1619}, nil
+	}
+	if exit == 0 || exit == 3010 {
+		exe := filepath.Join(m.root, "WindowsAzure", "Packages", "WaAppAgent.exe")
+		os.MkdirAll(filepath.Dir(exe), 0o755)
+		os.WriteFile(exe, []byte("MZ"), 0o644)
+		m.mu.Lock()
+		m.version = winNew
+		m.services["RdAgent"] = runningService()
+		m.services["WindowsAzureGuestAgent"] = runningService()
+		m.mu.Unlock()
+	}
+	return run.Result{ExitCode: exit}, nil
+}
+
+func TestEnsureWindows(t *testing.T) {
+	tests := []struct {
+		desc       string
+		installed  string
+		setup      func(m *winMachine)
+		action     string
+		code       int
+		outcome    string
+		msiexecs   int
+		reboot     bool
+		after      string
+		msg        string
+		wantAction string // an action that must be there, "id=status"
+	}{
+		{desc: "install", action: ActionInstall, code: ExitReady, outcome: "ready", msiexecs: 1, after: winNew, wantAction: "msiexec=pass"},
+		{desc: "update", installed: winOld, action: ActionUpdate, code: ExitReady, outcome: "ready", msiexecs: 1, after: winNew, wantAction: "download=pass"},
+		{desc: "current: nothing to do", installed: winNew, action: ActionNone, code: ExitReady, outcome: "ready", after: winNew},
+		{desc: "msiexec 3010: reboot required", setup: func(m *winMachine) { m.exit = 3010 },
+			action: ActionInstall, code: ExitReady, outcome: "ready", msiexecs: 1, reboot: true, after: winNew, msg: "ready"},
+		{desc: "msiexec 1618: another installation runs", installed: winOld, setup: func(m *winMachine) { m.exit = 1618 },
+			action: ActionUpdate, code: ExitDeferred, outcome: "deferred", msiexecs: 1, after: winOld, msg: "1618", wantAction: "msiexec=deferred"},
+		{desc: "msiexec 1603: failed", installed: winOld, setup: func(m *winMachine) { m.exit = 1603 },
+			action: ActionUpdate, code: ExitNotReady, outcome: "failed", msiexecs: 1, after: winOld, msg: "1603", wantAction: "msiexec=fail"},
+		{desc: "unverified MSI refused", setup: func(m *winMachine) { m.opts.MSI.SHA256 = ""; m.opts.MSI.Signer = "Microsoft Corporation" },
+			action: ActionInstall, code: ExitNotReady, outcome: "failed", msg: "unverified"},
+		{desc: "wrong SHA-256 refused", setup: func(m *winMachine) { m.opts.MSI.SHA256 = strings.Repeat("ab", 32) },
+			action: ActionInstall, code: ExitNotReady, outcome: "failed", msg: "refused", wantAction: "download=fail"},
+		{desc: "no MSI configured", setup: func(m *winMachine) { m.opts.MSI = msi.Source{} },
+			action: ActionInstall, code: ExitNotReady, outcome: "failed", msg: "windows.msi"},
+		{desc: "backup running: deferred", installed: winOld,
+			setup:  func(m *winMachine) { m.processes = []proc.Process{{PID: 7, Name: "IaaSBcdrExtension.exe"}} },
+			action: ActionUpdate, code: ExitDeferred, outcome: "deferred", after: winOld, msg: "IaaSBcdrExtension"},
+		{desc: "agent service stopped: nothing ensure can change", installed: winNew,
+			setup: func(m *winMachine) {
+				m.services["RdAgent"] = service.State{Installed: true, Enabled: true, Running: boolp(false), StartType: "auto", Detail: "stopped"}
+			},
+			action: ActionNone, code: ExitNotReady, outcome: "not-ready", after: winNew, msg: "RdAgent is stopped"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			m := newWinMachine(t, tc.installed)
+			if tc.setup != nil {
+				tc.setup(m)
+			}
+			res := Run(context.Background(), m.opts)
+			if res.Plan.Action != tc.action || res.ExitCode != tc.code || res.Outcome != tc.outcome || len(m.msiexec) != tc.msiexecs {
+				t.Errorf("plan %s exit %d outcome %s msiexec ×%d, want %s %d %s ×%d: %s\n%s", res.Plan.Action, res.ExitCode, res.Outcome,
+					len(m.msiexec), tc.action, tc.code, tc.outcome, tc.msiexecs, res.Message, fmtSteps(res))
+			}
+			if res.RebootRequired != tc.reboot || res.VersionAfter != tc.after {
+				t.Errorf("reboot %v after %q, want %v %q", res.RebootRequired, res.VersionAfter, tc.reboot, tc.after)
+			}
+			if tc.msg != "" && !strings.Contains(res.Message+fmtSteps(res), tc.msg) {
+				t.Errorf("message %q / steps %s do not mention %q", res.Message, fmtSteps(res), tc.msg)
+			}
+			if tc.wantAction != "" {
+				id, status, _ := strings.Cut(tc.wantAction, "=")
+				if s, ok := findStep(res.Actions, id); !ok || s.Status != status {
+					t.Errorf("action %s = %+v, want %s\n%s", id, s, status, fmtSteps(res))
+				}
+			}
+			for _, p := range m.msiexec {
+				if filepath.Dir(p) != m.opts.WorkDir || filepath.Ext(p) != ".msi" {
+					t.Errorf("msiexec ran %s, not the verified .msi in %s", p, m.opts.WorkDir)
+				}
+			}
+			if tc.code != ExitReady && res.Report != nil && res.Report.Ready {
+				t.Error("a failed or deferred run must report not ready")
+			}
+			if tc.action != ActionNone && tc.msiexecs > 0 && strings.Join(res.Plan.Commands, "\n") == "" {
+				t.Error("no commands in the plan")
+			}
+		})
 	}
 }
 
+// The plan of a live Windows names the download, the verification and the
+// msiexec command line; a dry run changes nothing.
+func TestEnsureWindowsDryRun(t *testing.T) {
+	m := newWinMachine(t, winOld)
+	m.opts.DryRun = true
+	res := Run(context.Background(), m.opts)
+	if res.Outcome != "planned" || res.Plan.Action != ActionUpdate || len(m.msiexec) != 0 || len(res.Actions) != 0 {
+		t.Fatalf("outcome %s action %s msiexec %v actions %v", res.Outcome, res.Plan.Action, m.msiexec, res.Actions)
+	}
+	plan := strings.Join(res.Plan.Commands, "\n")
+	for _, want := range []string{"SHA-256", ".unverified", "msiexec /i " + filepath.Join(m.opts.WorkDir, "WindowsAzureVmAgent.msi") + " /quiet /norestart"} {
+		if !strings.Contains(plan, want) {
+			t.Errorf("plan %q does not name %q", plan, want)
+		}
+	}
+	if _, err := os.Stat(m.opts.WorkDir); err == nil {
+		t.Error("a dry run made the download folder")
+	}
+}
+
+// An offline Windows image is never "installed into": msiexec runs on the
+// live machine only.
 func TestEnsureWindowsImageIsNotInstalledOffline(t *testing.T) {
 	for _, tc := range []struct {
 		desc   string
@@ -425,105 +341,20 @@ func TestEnsureWindowsImageIsNotInstalledOffline(t *testing.T) {
 	}{
 		{"no agent in the image", map[string]string{"Windows/System32/": ""}, ActionImpossible, ExitNotReady},
 		{"current agent in the image", map[string]string{"Windows/System32/": "", "WindowsAzure/GuestAgent_2.7.41491.1010/": ""}, ActionNone, ExitReady},
+		{"old agent in the image", map[string]string{"Windows/System32/": "", "WindowsAzure/GuestAgent_2.6.1000.1/": ""}, ActionImpossible, ExitNotReady},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
-			f := newFixture(t, agenttest.BashStanza)
+			m := newWinMachine(t, "")
 			root := t.TempDir()
 			agenttest.Tree(t, root, tc.files)
-			f.opts.Inspect.Root = fsroot.New(root)
-			res := Run(context.Background(), f.opts)
-			if res.Plan.Action != tc.action || res.ExitCode != tc.code || len(res.Actions) != 0 {
-				t.Errorf("action %s exit %d actions %v: %s", res.Plan.Action, res.ExitCode, res.Actions, res.Message)
+			m.opts.Inspect.Root, m.opts.Inspect.Live = fsroot.New(root), false
+			res := Run(context.Background(), m.opts)
+			if res.Plan.Action != tc.action || res.ExitCode != tc.code || len(res.Actions) != 0 || len(m.msiexec) != 0 {
+				t.Errorf("action %s exit %d actions %v msiexec %v: %s", res.Plan.Action, res.ExitCode, res.Actions, m.msiexec, res.Message)
+			}
+			if tc.action == ActionImpossible && !strings.Contains(res.Message, "not into an offline image") {
+				t.Errorf("message %q does not say why", res.Message)
 			}
 		})
 	}
-}
-
-// TestEnsureGoalStatePackageBelowMinimum: the package is 2.2.45 but the
-// goal-state agent 2.9.1.1 passes (KB 4049215's example). ensure updates
-// the package when the repositories offer the minimum, and otherwise
-// leaves it, saying why, with the machine ready.
-func TestEnsureGoalStatePackageBelowMinimum(t *testing.T) {
-	old := agenttest.BashStanza + "\n" + agenttest.DpkgStanza("waagent", "install ok installed", "2.2.45-1")
-	setup := func(t *testing.T, candidate string) *fixture {
-		f := newFixture(t, old)
-		dir := filepath.Join(f.root, "var/lib/waagent/WALinuxAgent-2.9.1.1")
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "HandlerManifest.json"), []byte("[]"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		f.mgr.candidate = candidate
-		return f
-	}
-	t.Run("offered: updated", func(t *testing.T) {
-		f := setup(t, "2.7.3.0-4.1")
-		res := Run(context.Background(), f.opts)
-		if res.ExitCode != ExitReady || res.Plan.Action != ActionUpdate || !res.Plan.IfOffered || f.mgr.installs.Load() != 1 ||
-			res.VersionBefore != "2.2.45" || res.VersionAfter != "2.7.3.0" {
-			t.Errorf("exit %d plan %+v installs %d %s→%s: %s", res.ExitCode, res.Plan, f.mgr.installs.Load(), res.VersionBefore, res.VersionAfter, res.Message)
-		}
-	})
-	t.Run("not offered: left, ready", func(t *testing.T) {
-		f := setup(t, "2.2.45-1")
-		res := Run(context.Background(), f.opts)
-		if res.ExitCode != ExitReady || res.Outcome != "ready" || f.mgr.installs.Load() != 0 ||
-			!strings.Contains(res.Message, "below the minimum 2.2.53.1") || !strings.Contains(res.Message, "stays") {
-			t.Errorf("exit %d outcome %s installs %d: %s", res.ExitCode, res.Outcome, f.mgr.installs.Load(), res.Message)
-		}
-		if s, ok := findStepIn(res.Preconditions, "source"); !ok || s.Status != StepSkip || !strings.Contains(s.Message, "left as it is") {
-			t.Errorf("source step %+v", s)
-		}
-	})
-}
-
-func findStepIn(steps []Step, id string) (Step, bool) {
-	for _, s := range steps {
-		if s.ID == id {
-			return s, true
-		}
-	}
-	return Step{}, false
-}
-
-// TestEnsureStreamsOutput: the package manager's lines reach Output, after
-// the progress line of the install step, through the runner ensure gives
-// the package manager.
-func TestEnsureStreamsOutput(t *testing.T) {
-	f := newFixture(t, agenttest.BashStanza)
-	var mu sync.Mutex
-	var events []string
-	f.opts.Progress = func(msg string) { mu.Lock(); events = append(events, "progress: "+msg); mu.Unlock() }
-	f.opts.Output = func(line string) { mu.Lock(); events = append(events, "output: "+line); mu.Unlock() }
-	f.opts.Inspect.Runner = &run.Fake{Respond: func(c run.Cmd) (run.Result, error) {
-		if c.Argv[0] != "apt-get" {
-			t.Errorf("unexpected command %s", c)
-		}
-		return run.Result{Stdout: []byte("Unpacking waagent (2.7.3.0-4.1) ...\nSetting up waagent (2.7.3.0-4.1) ...\n")}, nil
-	}}
-	f.opts.NewManager = func(_ string, _ fsroot.Root, r run.Runner, _ pkgmgr.Options) (pkgmgr.Manager, error) {
-		f.mgr.runner = r
-		return f.mgr, nil
-	}
-	res := Run(context.Background(), f.opts)
-	if res.ExitCode != ExitReady {
-		t.Fatalf("exit %d: %s", res.ExitCode, res.Message)
-	}
-	got := strings.Join(events, "\n")
-	want := "progress: install waagent with apt-get\noutput: Unpacking waagent (2.7.3.0-4.1) ...\noutput: Setting up waagent (2.7.3.0-4.1) ..."
-	if !strings.Contains(got, want) {
-		t.Errorf("events:\n%s\nwant them to contain:\n%s", got, want)
-	}
-
-	// Without Output nothing is passed on.
-	f = newFixture(t, agenttest.BashStanza)
-	f.opts.Inspect.Runner = &run.Fake{Respond: func(run.Cmd) (run.Result, error) { return run.Result{Stdout: []byte("x\n")}, nil }}
-	f.opts.NewManager = func(_ string, _ fsroot.Root, r run.Runner, _ pkgmgr.Options) (pkgmgr.Manager, error) {
-		if _, ok := r.(*run.Fake); !ok {
-			t.Errorf("without Output the runner was wrapped: %T", r)
-		}
-		return f.mgr, nil
-	}
-	Run(context.Background(), f.opts)
 }

@@ -379,11 +379,13 @@ func filesUnder(dir, suffix string) []string {
 	return found
 }
 
-// workDirs are the folders ensure may download to: %TEMP%\agentkeeper for
-// any user of the prefix.
+// workDirs are the folders ensure may download to:
+// %ProgramData%\agentkeeper\downloads (made private to SYSTEM and
+// Administrators), and the old %TEMP%\agentkeeper of any user of the
+// prefix, which must stay unused.
 func (p *prefix) workDirs() []string {
 	var dirs []string
-	for _, pat := range []string{"users/*/AppData/Local/Temp/agentkeeper", "users/*/Temp/agentkeeper", "windows/temp/agentkeeper"} {
+	for _, pat := range []string{"ProgramData/agentkeeper/downloads", "users/*/AppData/Local/Temp/agentkeeper", "users/*/Temp/agentkeeper", "windows/temp/agentkeeper"} {
 		m, _ := filepath.Glob(filepath.Join(p.dir, "drive_c", pat))
 		dirs = append(dirs, m...)
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/url"
@@ -17,6 +18,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/agentkeeper/agentkeeper/platform/privdir"
 )
 
 // MaxSize is the largest MSI Fetch accepts. The Azure VM agent's MSI is a few
@@ -26,12 +29,16 @@ const MaxSize = 512 << 20
 // maxSize is the limit in force: MaxSize, lowered by tests.
 var maxSize int64 = MaxSize
 
-// Timeouts of the default HTTP client (used when Fetch gets a nil client).
-// The whole download is bounded by defaultTotalTimeout and by the context.
-const (
-	defaultDialTimeout   = 30 * time.Second
-	defaultHeaderTimeout = 60 * time.Second
-	defaultTotalTimeout  = 30 * time.Minute
+// Timeouts of the default HTTP client (used when Fetch gets a nil client):
+// connecting, the TLS handshake and the response headers each have their
+// own bound, the whole download is bounded by totalTimeout and by the
+// context, and a body that sends nothing for idleTimeout is abandoned
+// whatever the client. Variables so that tests can shorten them.
+var (
+	dialTimeout   = 30 * time.Second
+	headerTimeout = 60 * time.Second
+	idleTimeout   = 60 * time.Second
+	totalTimeout  = 30 * time.Minute
 )
 
 // Suffixes of the file while it is checked and once it is verified.
@@ -57,13 +64,19 @@ const (
 // client may be nil for a client with sensible timeouts; its redirects are
 // held to the same rules as src.URL.
 func Fetch(ctx context.Context, src Source, dir string, client *http.Client, verifySig SignatureVerifier) (string, error) {
+	p, _, err := fetch(ctx, src, dir, client, verifySig)
+	return p, err
+}
+
+// fetch is Fetch, also returning the SHA-256 of the verified file.
+func fetch(ctx context.Context, src Source, dir string, client *http.Client, verifySig SignatureVerifier) (string, []byte, error) {
 	want, err := checkPolicy(src, verifySig)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	u, local, err := parseSource(src.URL)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	var name string
 	if local != "" {
@@ -74,9 +87,15 @@ func Fetch(ctx context.Context, src Source, dir string, client *http.Client, ver
 	unverified := filepath.Join(dir, name+unverifiedExt)
 	final := filepath.Join(dir, name+verifiedExt)
 
-	f, err := os.OpenFile(unverified, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	// A file left by an interrupted run is removed (a link is removed, not
+	// followed), then the file is created new: nothing planted at the name
+	// is ever opened or truncated.
+	if err := os.Remove(unverified); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", nil, fmt.Errorf("fetch %s: remove stale %s: %w", src.URL, unverified, err)
+	}
+	f, err := privdir.CreateNew(unverified)
 	if err != nil {
-		return "", fmt.Errorf("fetch %s: %w", src.URL, err)
+		return "", nil, fmt.Errorf("fetch %s: %w", src.URL, err)
 	}
 	ok := false
 	defer func() {
@@ -93,19 +112,19 @@ func Fetch(ctx context.Context, src Source, dir string, client *http.Client, ver
 		err = download(ctx, f, h, u, client)
 	}
 	if err != nil {
-		return "", fmt.Errorf("fetch %s: %w", src.URL, err)
+		return "", nil, fmt.Errorf("fetch %s: %w", src.URL, err)
 	}
 	if err := f.Sync(); err != nil {
-		return "", fmt.Errorf("fetch %s: sync %s: %w", src.URL, unverified, err)
+		return "", nil, fmt.Errorf("fetch %s: sync %s: %w", src.URL, unverified, err)
 	}
 	if err := f.Close(); err != nil {
-		return "", fmt.Errorf("fetch %s: close %s: %w", src.URL, unverified, err)
+		return "", nil, fmt.Errorf("fetch %s: close %s: %w", src.URL, unverified, err)
 	}
 
 	if want != nil {
 		got := h.Sum(nil)
 		if !bytes.Equal(got, want) {
-			return "", fmt.Errorf("%w: %s (from %s): sha256 is %x, want %x",
+			return "", nil, fmt.Errorf("%w: %s (from %s): sha256 is %x, want %x",
 				ErrVerification, unverified, src.URL, got, want)
 		}
 	}
@@ -113,22 +132,22 @@ func Fetch(ctx context.Context, src Source, dir string, client *http.Client, ver
 		// No pin: the Authenticode signature from the expected signer decides.
 		signer, err := verifySig(unverified)
 		if err != nil {
-			return "", fmt.Errorf("%w: %s (from %s): Authenticode signature: %v",
+			return "", nil, fmt.Errorf("%w: %s (from %s): Authenticode signature: %v",
 				ErrVerification, unverified, src.URL, err)
 		}
 		if signer != src.Signer {
-			return "", fmt.Errorf("%w: %s (from %s): signed by %q, want %q",
+			return "", nil, fmt.Errorf("%w: %s (from %s): signed by %q, want %q",
 				ErrVerification, unverified, src.URL, signer, src.Signer)
 		}
 	}
 	if err := ctx.Err(); err != nil {
-		return "", fmt.Errorf("fetch %s: %w", src.URL, err)
+		return "", nil, fmt.Errorf("fetch %s: %w", src.URL, err)
 	}
 	if err := os.Rename(unverified, final); err != nil {
-		return "", fmt.Errorf("fetch %s: %w", src.URL, err)
+		return "", nil, fmt.Errorf("fetch %s: %w", src.URL, err)
 	}
 	ok = true
-	return final, nil
+	return final, h.Sum(nil), nil
 }
 
 // checkPolicy decides how the download will be verified before anything is
@@ -232,12 +251,22 @@ func baseName(s string) string {
 // download GETs u into w, hashing it, within maxSize and the Content-Length.
 func download(ctx context.Context, w io.Writer, h hash.Hash, u *url.URL, client *http.Client) error {
 	c := restrictRedirects(client)
+	// A server that stops sending is abandoned after idleTimeout without a
+	// byte, however long the client would wait.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stalled := fmt.Errorf("no data from the server for %s", idleTimeout)
+	idle := time.AfterFunc(idleTimeout, func() { cancel(stalled) })
+	defer idle.Stop()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return err
 	}
 	resp, err := c.Do(req)
 	if err != nil {
+		if context.Cause(ctx) == stalled {
+			return stalled
+		}
 		return err
 	}
 	defer resp.Body.Close()
@@ -247,8 +276,11 @@ func download(ctx context.Context, w io.Writer, h hash.Hash, u *url.URL, client 
 	if resp.ContentLength > maxSize {
 		return fmt.Errorf("Content-Length %d is over the %d-byte limit", resp.ContentLength, maxSize)
 	}
-	n, err := copyCapped(ctx, w, h, resp.Body)
+	n, err := copyCapped(ctx, w, h, &progressReader{r: resp.Body, progress: func() { idle.Reset(idleTimeout) }})
 	if err != nil {
+		if context.Cause(ctx) == stalled {
+			err = stalled
+		}
 		return fmt.Errorf("read body after %d bytes: %w", n, err)
 	}
 	if resp.ContentLength >= 0 && n != resp.ContentLength {
@@ -257,25 +289,31 @@ func download(ctx context.Context, w io.Writer, h hash.Hash, u *url.URL, client 
 	return nil
 }
 
-// restrictRedirects returns a copy of client (or a default client) whose
+// NewClient returns the HTTP client Fetch uses when it is given none: a
+// transport with dial, TLS handshake and response header timeouts and a
+// bound on the whole download.
+func NewClient() *http.Client {
+	return &http.Client{
+		Timeout: totalTimeout,
+		Transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           (&net.Dialer{Timeout: dialTimeout}).DialContext,
+			TLSHandshakeTimeout:   dialTimeout,
+			ResponseHeaderTimeout: headerTimeout,
+			IdleConnTimeout:       90 * time.Second,
+			ForceAttemptHTTP2:     true,
+		},
+	}
+}
+
+// restrictRedirects returns a copy of client (or NewClient) whose
 // redirects must satisfy checkURL too, so https cannot be redirected to plain
 // http elsewhere.
 func restrictRedirects(client *http.Client) *http.Client {
-	var c http.Client
-	if client != nil {
-		c = *client
-	} else {
-		c = http.Client{
-			Timeout: defaultTotalTimeout,
-			Transport: &http.Transport{
-				Proxy:                 http.ProxyFromEnvironment,
-				DialContext:           (&net.Dialer{Timeout: defaultDialTimeout}).DialContext,
-				TLSHandshakeTimeout:   defaultDialTimeout,
-				ResponseHeaderTimeout: defaultHeaderTimeout,
-				ForceAttemptHTTP2:     true,
-			},
-		}
+	if client == nil {
+		client = NewClient()
 	}
+	c := *client
 	next := c.CheckRedirect
 	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if err := checkURL(req.URL); err != nil {
@@ -292,9 +330,31 @@ func restrictRedirects(client *http.Client) *http.Client {
 	return &c
 }
 
+// progressReader calls progress after every read that returned data.
+type progressReader struct {
+	r        io.Reader
+	progress func()
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 {
+		p.progress()
+	}
+	return n, err
+}
+
 // copyLocal copies the local file at p into w, hashing it, within maxSize.
+// p must be a regular file: it is checked before it is opened (a FIFO would
+// block the open), and opened so that a FIFO swapped in meanwhile does not
+// block either (openLocal), then checked again.
 func copyLocal(ctx context.Context, w io.Writer, h hash.Hash, p string) error {
-	src, err := os.Open(p)
+	if fi, err := os.Stat(p); err != nil {
+		return err
+	} else if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file (%s)", p, fi.Mode().Type())
+	}
+	src, err := openLocal(p)
 	if err != nil {
 		return err
 	}

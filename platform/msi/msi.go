@@ -6,6 +6,8 @@ package msi
 
 import (
 	"errors"
+
+	"github.com/agentkeeper/agentkeeper/platform/install"
 )
 
 // ErrNoVerification is returned by Fetch when the Source gives no way to
@@ -19,8 +21,15 @@ var ErrNoVerification = errors.New("no way to verify the MSI: set its SHA-256 (o
 var ErrVerification = errors.New("MSI verification failed")
 
 // ErrBusy is returned by Install when msiexec exits with 1618: another
-// installation is in progress. Try again later.
-var ErrBusy = errors.New("another installation is in progress (msiexec exit 1618): try again later")
+// installation is in progress. Try again later. It is an install.ErrBusy.
+var ErrBusy error = busyError{}
+
+type busyError struct{}
+
+func (busyError) Error() string {
+	return "another installation is in progress (msiexec exit 1618): try again later"
+}
+func (busyError) Is(target error) bool { return target == install.ErrBusy }
 
 // Source says where an MSI comes from and how to verify it.
 type Source struct {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/agentkeeper/agentkeeper/platform/install"
 	"github.com/agentkeeper/agentkeeper/platform/run"
 )
 
@@ -190,8 +191,10 @@ func (a *apt) Install(ctx context.Context, pkg string) error {
 		case attempt == 0 && strings.Contains(out, aptInterrupted):
 			a.opts.Log.Warn("dpkg was interrupted earlier: running dpkg --configure -a, then retrying once")
 			if err := a.runChecked(ctx, a.configureCmd()); err != nil {
+				a.repaired("repair", install.StepFail, "dpkg was interrupted earlier: %v", err)
 				return err
 			}
+			a.repaired("repair", install.StepPass, "dpkg was interrupted earlier: ran %s, then retried the install", a.configureCmd())
 			continue
 		}
 		return fail(c, res)

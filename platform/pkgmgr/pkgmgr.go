@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/agentkeeper/agentkeeper/platform/fsroot"
+	"github.com/agentkeeper/agentkeeper/platform/install"
 	"github.com/agentkeeper/agentkeeper/platform/run"
 )
 
@@ -59,12 +60,21 @@ const DefaultLockTimeout = 5 * time.Minute
 const DefaultStopGrace = 10 * time.Minute
 
 // ErrLocked is returned (wrapped) when another process still held the
-// package manager's lock after the lock timeout.
-var ErrLocked = errors.New("package manager is locked by another process")
+// package manager's lock after the lock timeout. It is an install.ErrBusy.
+var ErrLocked error = &kindError{"package manager is locked by another process", install.ErrBusy}
 
 // ErrNotOffered is returned (wrapped) when no enabled repository offers the
-// package.
-var ErrNotOffered = errors.New("package not offered by any enabled repository")
+// package (install.ErrNotOffered).
+var ErrNotOffered = install.ErrNotOffered
+
+// kindError is a sentinel error that is also errors.Is its kind.
+type kindError struct {
+	msg  string
+	kind error
+}
+
+func (e *kindError) Error() string        { return e.msg }
+func (e *kindError) Is(target error) bool { return target == e.kind }
 
 // ErrScriptlet is returned (wrapped, with the *CommandError) when the
 // package was installed but one of its scriptlets (%post, ...) failed: the
@@ -136,6 +146,15 @@ type base struct {
 	offline bool
 	// refreshed is set once this Manager refreshed repository metadata.
 	refreshed bool
+	// repairs are the repairs the last Install made, for Installer.
+	repairs []install.Step
+}
+
+func (b *base) core() *base { return b }
+
+// repaired records a repair Install made (or tried: status fail).
+func (b *base) repaired(id, status, format string, a ...any) {
+	b.repairs = append(b.repairs, install.Step{ID: id, Status: status, Message: fmt.Sprintf(format, a...)})
 }
 
 // lockSecs is the lock timeout in whole seconds (at least 1).
