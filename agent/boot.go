@@ -308,7 +308,7 @@ func bootConsoleProbe(_ context.Context, t *Target) Check {
 	case kerr == nil && k.FromGrub && inDefault:
 		return Check{Status: StatusWarn,
 			Message: fmt.Sprintf("%s is in %s but not on the command line of %s in %s: grub.cfg was not regenerated", arg, strings.Join(dg.Files, ", "), k.How, k.GrubCfg),
-			Fix:     "regenerate grub.cfg: " + grubMkconfig(t, k)}
+			Fix:     "regenerate grub.cfg; run: " + grubMkconfig(t, k)}
 	case kerr == nil && k.FromGrub:
 		return Check{Status: StatusWarn,
 			Message: fmt.Sprintf("%s is not on the command line of %s in %s: no serial console or boot diagnostics in Azure", arg, k.How, k.GrubCfg), Fix: fix}
@@ -337,19 +337,26 @@ func consoleFix(t *Target, k bootcfg.Kernel, dg bootcfg.DefaultGrub) string {
 }
 
 // grubMkconfig is the command that regenerates grub.cfg on this system.
+// In an image it needs the devices: grub-mkconfig probes the root device.
 func grubMkconfig(t *Target, k bootcfg.Kernel) string {
 	cfg := k.GrubCfg
-	if t.Root.Exists("/usr/sbin/update-grub") {
-		return t.Cmd("update-grub")
-	}
-	if t.Root.Exists("/usr/sbin/grub2-mkconfig") || t.Root.Exists("/sbin/grub2-mkconfig") {
+	var cmd string
+	switch {
+	case t.Root.Exists("/usr/sbin/update-grub"):
+		cmd = "update-grub"
+	case t.Root.Exists("/usr/sbin/grub2-mkconfig") || t.Root.Exists("/sbin/grub2-mkconfig"):
 		if cfg == "" {
 			cfg = "/boot/grub2/grub.cfg"
 		}
-		return t.Cmd("grub2-mkconfig -o " + cfg)
+		cmd = "grub2-mkconfig -o " + cfg
+	default:
+		if cfg == "" {
+			cfg = "/boot/grub/grub.cfg"
+		}
+		cmd = "grub-mkconfig -o " + cfg
 	}
-	if cfg == "" {
-		cfg = "/boot/grub/grub.cfg"
+	if t.Live {
+		return cmd
 	}
-	return t.Cmd("grub-mkconfig -o " + cfg)
+	return t.Cmd(cmd) + " (with /dev, /proc and /sys bind-mounted into " + t.Root.Dir + ": grub-mkconfig probes the root device)"
 }

@@ -12,7 +12,8 @@
 #   waagent.tar  base + Debian's real `waagent` package (apt-get install in a chroot)
 #   kernel.tar   waagent + Debian's kernel (linux-image-amd64) with initramfs-tools and
 #                its initramfs (MODULES=most, zstd), plus dracut-core, xz-utils and zstd
-#                so tests can rebuild the image other ways
+#                so tests can rebuild the image other ways, and update-grub with
+#                Debian's /etc/default/grub (grub.cfg is left to the tests)
 #   netcfg.tar   base + the network configuration tools (ifupdown, netplan.io,
 #                network-manager), so tests can have the real tools write the files
 #   i386.tar     debootstrap --arch=i386 --variant=minbase bookworm + the real `waagent`:
@@ -268,7 +269,9 @@ verify_waagent() {
 # postinst builds /boot/initrd.img-<ver>), the compressors the tests switch
 # between, and dracut-core (dracut without the package that conflicts with
 # initramfs-tools) so the same root can build a dracut image too.
-readonly KERNEL_PKGS=(linux-image-amd64 initramfs-tools zstd xz-utils dracut-core)
+# grub2-common and grub-pc-bin bring update-grub (grub-mkconfig) without
+# grub-pc, whose postinst would want to install GRUB to a disk.
+readonly KERNEL_PKGS=(linux-image-amd64 initramfs-tools zstd xz-utils dracut-core grub2-common grub-pc-bin)
 
 build_kernel() {
 	local root="$workdir/kernel"
@@ -279,6 +282,10 @@ build_kernel() {
 	step "chroot apt-get update" inroot "$root" apt-get update
 	step "chroot apt-get install kernel" inroot "$root" apt-get install -y --no-install-recommends "${KERNEL_PKGS[@]}"
 	rm -f "$root/usr/sbin/policy-rc.d"
+	# What grub-pc's postinst would do: Debian's /etc/default/grub, and the
+	# directory update-grub writes grub.cfg into.
+	cp "$root/usr/share/grub/default/grub" "$root/etc/default/grub"
+	mkdir -p "$root/boot/grub"
 	step "chroot apt-get clean" inroot "$root" apt-get clean
 	step "verify kernel in root" verify_kernel "$root"
 	step "pack kernel.tar" pack "$root" kernel

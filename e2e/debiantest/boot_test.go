@@ -39,8 +39,11 @@ func TestBootReadinessDebianKernel(t *testing.T) {
 				t.Errorf("boot.hyperv message does not say where %s is: %s", m, c.Message)
 			}
 		}
-		wantCheck(t, res, "boot.fstab", "pass")        // "# UNCONFIGURED FSTAB FOR BASE SYSTEM"
-		wantCheck(t, res, "boot.console", "skip")      // no GRUB in the root
+		wantCheck(t, res, "boot.fstab", "pass") // "# UNCONFIGURED FSTAB FOR BASE SYSTEM"
+		// Debian's /etc/default/grub, no grub.cfg yet.
+		if c := wantCheck(t, res, "boot.console", "warn"); !strings.Contains(c.Message, "console=ttyS0 is not in GRUB_CMDLINE_LINUX of /etc/default/grub") {
+			t.Errorf("boot.console: %s", c.Message)
+		}
 		d := wantCheck(t, res, "network.dhcp", "warn") // nothing configures the network
 		if !strings.Contains(d.Message, "nothing configures the network") {
 			t.Errorf("network.dhcp: %s", d.Message)
@@ -95,6 +98,30 @@ func TestBootReadinessDebianKernel(t *testing.T) {
 		runFix(t, root, c.Fix, true)
 		res = runCheck(t, root)
 		wantCheck(t, res, "boot.hyperv", "pass")
+	})
+
+	t.Run("update-grub's grub.cfg, then the console fix", func(t *testing.T) {
+		inRootMounted(t, root, "update-grub")
+		res := runCheck(t, root)
+		h := wantCheck(t, res, "boot.hyperv", "pass")
+		if !strings.Contains(h.Message, "kernel "+kver+" (the default entry of /boot/grub/grub.cfg: \"Debian GNU/Linux\")") {
+			t.Errorf("boot.hyperv does not name the default GRUB entry: %s", h.Message)
+		}
+		c := wantCheck(t, res, "boot.console", "warn")
+		want := "add console=ttyS0,115200n8 to GRUB_CMDLINE_LINUX in " + root + "/etc/default/grub, then run: chroot " + root + " update-grub (with /dev, /proc and /sys bind-mounted into " + root + ": grub-mkconfig probes the root device)"
+		if !strings.Contains(c.Message, "is not on the command line of the default entry of /boot/grub/grub.cfg") || c.Fix != want {
+			t.Fatalf("boot.console: %s\n got fix %s\nwant fix %s", c.Message, c.Fix, want)
+		}
+		setShellConf(t, filepath.Join(root, "etc/default/grub"), "GRUB_CMDLINE_LINUX", `"console=ttyS0,115200n8"`)
+		c = wantCheck(t, runCheck(t, root), "boot.console", "warn")
+		if !strings.Contains(c.Message, "grub.cfg was not regenerated") {
+			t.Errorf("boot.console after editing /etc/default/grub only: %s", c.Message)
+		}
+		runFix(t, root, strings.SplitN(c.Fix, " (with", 2)[0], true)
+		c = wantCheck(t, runCheck(t, root), "boot.console", "pass")
+		if !strings.Contains(c.Message, "console=ttyS0 is on the command line of the default entry of /boot/grub/grub.cfg") {
+			t.Errorf("boot.console: %s", c.Message)
+		}
 	})
 
 	t.Run("fstab and network files as Debian writes them", func(t *testing.T) {
