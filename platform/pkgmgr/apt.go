@@ -3,7 +3,6 @@ package pkgmgr
 import (
 	"bufio"
 	"context"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -34,6 +33,17 @@ var aptLockMessages = []string{
 	"Unable to lock the administration directory",
 	"Unable to lock directory",
 	"dpkg frontend lock was locked by another process",
+	"dpkg status database is locked by another process",
+	"dpkg database lock was locked by another process",
+}
+
+// dpkgLockMessages are what dpkg itself (1.21, Debian 12) prints, exit 2,
+// when another process holds its frontend or database lock. dpkg does not
+// wait; run for itself (dpkg --configure -a) it is retried until the lock
+// timeout, as nothing has changed yet.
+var dpkgLockMessages = []string{
+	"dpkg frontend lock was locked by another process",
+	"dpkg database lock was locked by another process",
 	"dpkg status database is locked by another process",
 }
 
@@ -103,15 +113,24 @@ func (a *apt) retryable(res run.Result) bool {
 	return res.ExitCode != 0 && containsAny(output(res), aptRetryLocks...)
 }
 
-// run runs c, retrying it while it meets a held lists or archives lock.
-// Everything but apt-get update changes packages and runs to its end even
-// after a stop request (execTx).
+// run runs c, retrying it while it meets a held lists or archives lock
+// (and, for dpkg itself, dpkg's locks). Everything but apt-get update
+// changes packages and runs to its end even after a stop request (execTx).
 func (a *apt) run(ctx context.Context, c run.Cmd) (run.Result, error) {
-	once := a.execTx
-	if i := slices.Index(c.Argv, "apt-get"); i >= 0 && i+1 < len(c.Argv) && c.Argv[i+1] == "update" {
-		once = a.exec
+	once, retryable := a.execTx, a.retryable
+	argv := c.Argv
+	if a.offline && len(argv) > 2 && argv[0] == "chroot" {
+		argv = argv[2:]
 	}
-	return a.retryLocked(ctx, c, a.retryable, once)
+	switch {
+	case len(argv) > 1 && argv[0] == "apt-get" && argv[1] == "update":
+		once = a.exec
+	case len(argv) > 0 && argv[0] == "dpkg":
+		retryable = func(res run.Result) bool {
+			return a.retryable(res) || (res.ExitCode != 0 && containsAny(output(res), dpkgLockMessages...))
+		}
+	}
+	return a.retryLocked(ctx, c, retryable, once)
 }
 
 // runChecked runs c and turns a non-zero exit into a *CommandError

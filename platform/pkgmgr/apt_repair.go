@@ -102,9 +102,12 @@ func (a *apt) repairMkdirExists(ctx context.Context, f mkdirExists) (string, err
 		"package", f.Pkg, "dir", f.Dir, "aside", asideIn)
 
 	c := a.configureCmd()
-	res, cerr := a.execTx(ctx, c)
+	res, cerr := a.run(ctx, c)
 	if cerr == nil && res.ExitCode != 0 {
 		cerr = fail(c, res)
+		if containsAny(output(res), aptLockMessages...) {
+			cerr = locked(fail(c, res))
+		}
 	}
 	// Put the old entries back whatever dpkg did, so nothing is lost.
 	moved, kept, merr := mergeBack(aside, dir)

@@ -685,3 +685,46 @@ func TestDnfScriptletFailure(t *testing.T) {
 		t.Errorf("ran %d commands, want 1 (no upgrade after a failed scriptlet)", n)
 	}
 }
+
+// dpkg does not wait for its own locks: dpkg --configure -a after an
+// interrupted run is retried while they are held (messages recorded from
+// dpkg 1.21 on Debian 12), then ErrLocked.
+func TestDpkgConfigureLocked(t *testing.T) {
+	old := lockRetryEvery
+	lockRetryEvery = time.Millisecond
+	defer func() { lockRetryEvery = old }()
+	for _, msg := range []string{
+		"dpkg: error: dpkg frontend lock was locked by another process with pid 12775\nNote: removing the lock file is always wrong, can damage the locked area\nand the entire system. See <https://wiki.debian.org/Teams/Dpkg/FAQ#db-lock>.",
+		"dpkg: error: dpkg database lock was locked by another process with pid 13006\nNote: removing the lock file is always wrong, can damage the locked area\nand the entire system. See <https://wiki.debian.org/Teams/Dpkg/FAQ#db-lock>.",
+	} {
+		locks := 0
+		respond := func(held int) func(run.Cmd) (run.Result, error) {
+			installs := 0
+			return func(c run.Cmd) (run.Result, error) {
+				switch {
+				case contains(c.Argv, "--configure"):
+					if locks++; locks <= held {
+						return run.Result{ExitCode: 2, Stderr: []byte(msg)}, nil
+					}
+				case contains(c.Argv, "install"):
+					if installs++; installs == 1 {
+						return run.Result{ExitCode: 100, Stderr: []byte(dpkgInterrupted)}, nil
+					}
+				}
+				return run.Result{}, nil
+			}
+		}
+		m, _ := New("apt-get", fsroot.New("/"), &run.Fake{Respond: respond(2)}, Options{LockTimeout: time.Minute})
+		if err := m.Install(context.Background(), "waagent"); err != nil {
+			t.Errorf("released: %v", err)
+		}
+		if locks != 3 {
+			t.Errorf("dpkg --configure -a ran %d times, want 3 (2 locked)", locks)
+		}
+		locks = 0
+		m, _ = New("apt-get", fsroot.New("/"), &run.Fake{Respond: respond(1 << 30)}, Options{LockTimeout: 20 * time.Millisecond})
+		if err := m.Install(context.Background(), "waagent"); !errors.Is(err, ErrLocked) {
+			t.Errorf("held: err = %v, want ErrLocked", err)
+		}
+	}
+}
