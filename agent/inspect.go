@@ -194,6 +194,9 @@ func backupCheck(o *Options, rep *Report) {
 	if rep.Backup.Evidence == nil {
 		rep.Backup.Evidence = []backup.Evidence{}
 	}
+	if rep.Backup.Notes == nil {
+		rep.Backup.Notes = []string{} // README lists backup.notes: [] rather than absent
+	}
 	if !rep.Backup.Running {
 		rep.Add(Check{ID: IDBackupIdle, Status: StatusPass, Message: "no Azure Backup snapshot is running"})
 		return

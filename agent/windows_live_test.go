@@ -6,6 +6,7 @@
 package agent
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -137,4 +138,26 @@ func TestWindowsLiveFileVersionAndServices(t *testing.T) {
 		})
 		wantCheck(t, r, IDAgentService, StatusFail, "access denied")
 	})
+}
+
+// backup.notes is in the JSON even when there is nothing to note (README
+// lists it), as an empty list, like backup.evidence.
+func TestBackupNotesInJSON(t *testing.T) {
+	r := inspectTree(t, map[string]string{"Windows/System32/": ""}, nil)
+	var b strings.Builder
+	if err := WriteJSON(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Backup map[string]json.RawMessage `json:"backup"`
+	}
+	if err := json.Unmarshal([]byte(b.String()), &got); err != nil {
+		t.Fatal(err)
+	}
+	if n, ok := got.Backup["notes"]; !ok || string(n) != "[]" {
+		t.Errorf("backup.notes = %s (present %v), want []", n, ok)
+	}
+	if e := got.Backup["evidence"]; string(e) != "[]" {
+		t.Errorf("backup.evidence = %s, want []", e)
+	}
 }

@@ -68,7 +68,7 @@ type Result struct {
 	// backup would leave its traces (a fresh unreadable status file, a
 	// folder that cannot be listed, a lock path that cannot be probed) is
 	// evidence, not a note: the gate fails closed.
-	Notes []string `json:"notes,omitempty"`
+	Notes []string `json:"notes"`
 }
 
 // Options say where and how to look.
