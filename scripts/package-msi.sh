@@ -196,6 +196,13 @@ upgrade_code=${row%%$'\t'*}
 	die "msibuild: deleting wixl's Upgrade row failed"
 "${frozen[@]}" msibuild "$msi" -q "INSERT INTO \`Upgrade\` (\`UpgradeCode\`, \`VersionMax\`, \`Attributes\`, \`ActionProperty\`) VALUES ('$upgrade_code', '$msiver', 513, 'WIX_UPGRADE_DETECTED')" ||
 	die "msibuild: inserting the Upgrade row failed"
+# %ProgramData%\agentkeeper: SYSTEM and Administrators only (platform/privdir.SDDL), applied by
+# CreateFolders to the config component's folder.
+readonly datadir_sddl='O:BAD:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)'
+"${frozen[@]}" msibuild "$msi" -q "CREATE TABLE \`MsiLockPermissionsEx\` (\`MsiLockPermissionsEx\` CHAR(72) NOT NULL, \`LockObject\` CHAR(72) NOT NULL, \`Table\` CHAR(32) NOT NULL, \`SDDL\` LONGCHAR NOT NULL, \`Condition\` CHAR(255) PRIMARY KEY \`MsiLockPermissionsEx\`)" ||
+	die "msibuild: creating the MsiLockPermissionsEx table failed"
+"${frozen[@]}" msibuild "$msi" -q "INSERT INTO \`MsiLockPermissionsEx\` (\`MsiLockPermissionsEx\`, \`LockObject\`, \`Table\`, \`SDDL\`) VALUES ('DataDirPrivate', 'DATADIR', 'CreateFolder', '$datadir_sddl')" ||
+	die "msibuild: inserting the %ProgramData%\\agentkeeper ACL failed"
 "${frozen[@]}" msibuild "$msi" -s "agentkeeper: keeps the Azure VM agent ready for Azure Backup" agentkeeper "x64;1033" "{$package_code}" ||
 	die "msibuild: setting the PackageCode failed"
 
@@ -207,6 +214,12 @@ got=$(msiinfo export "$msi" Upgrade | tr -d '\r' | awk -F '\t' '$NF == "WIX_UPGR
 got=$(msiinfo export "$msi" Property | tr -d '\r' | awk -F '\t' '$1 == "ProductVersion" { print $2 }')
 [[ "$got" == "$msiver" ]] || die "ProductVersion is '$got', want $msiver"
 msiinfo suminfo "$msi" | grep -qF "{$package_code}" || die "the PackageCode is not {$package_code}"
+got=$(msiinfo export "$msi" CreateFolder | tr -d '\r' | awk -F '\t' '$1 == "DATADIR" { print $2 }')
+[[ "$got" == AgentkeeperConfig ]] || die "no CreateFolder row for DATADIR (got '$got')"
+got=$(msiinfo export "$msi" MsiLockPermissionsEx | tr -d '\r' | awk -F '\t' '$2 == "DATADIR" && $3 == "CreateFolder" { print $4 }')
+[[ "$got" == "$datadir_sddl" ]] || die "the %ProgramData%\\agentkeeper ACL is '$got', want $datadir_sddl"
+msiinfo export "$msi" InstallExecuteSequence | tr -d '\r' | grep -q '^CreateFolders'$'\t' ||
+	die "CreateFolders is not in InstallExecuteSequence: the folder's ACL would not be applied"
 
 mv -f -- "$msi" "$out"
 note "$(printf 'agentkeeper %s, ProductVersion %s, ProductCode {%s}, SOURCE_DATE_EPOCH=%s, %s s' \
