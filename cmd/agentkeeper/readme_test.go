@@ -537,3 +537,76 @@ func TestReadmeJSONFields(t *testing.T) {
 		t.Errorf("only %d dotted JSON fields found in README's JSON report section", n)
 	}
 }
+
+// TestReadmeEnvironment: every AGENTKEEPER_* variable README names sets a
+// config key (config.Key.Env), is the config file's, or is read by the
+// build and test scripts or the Packer provisioning.
+func TestReadmeEnvironment(t *testing.T) {
+	_, spans := readme(t)
+	env := map[string]bool{"AGENTKEEPER_CONFIG": true}
+	for _, k := range config.Keys {
+		env[k.Env()] = true
+	}
+	var scripts strings.Builder
+	for _, dir := range []string{"scripts", "e2e", "packaging"} {
+		_ = filepath.WalkDir(filepath.Join("..", "..", dir), func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && (strings.HasSuffix(p, ".sh") || strings.HasSuffix(p, ".go") || strings.HasSuffix(p, ".ps1")) {
+				b, _ := os.ReadFile(p)
+				scripts.Write(b)
+			}
+			return nil
+		})
+	}
+	mk, err := os.ReadFile(filepath.Join("..", "..", "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	scripts.Write(mk)
+	re := regexp.MustCompile(`^AGENTKEEPER_[A-Z0-9_]+$`)
+	n := 0
+	for _, s := range spans {
+		if !re.MatchString(s.text) {
+			continue
+		}
+		n++
+		if !env[s.text] && !strings.Contains(scripts.String(), s.text) {
+			t.Errorf("README names %s: no config key, script or test reads it", s.text)
+		}
+	}
+	if n < 5 {
+		t.Fatalf("only %d AGENTKEEPER_* variables found in README", n)
+	}
+}
+
+// TestReadmeMakeTargets: every `make TARGET...` README names is a rule of
+// the Makefile.
+func TestReadmeMakeTargets(t *testing.T) {
+	_, spans := readme(t)
+	mk, err := os.ReadFile(filepath.Join("..", "..", "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^([a-z][a-z0-9-]*):`).FindAllStringSubmatch(string(mk), -1) {
+		rules[m[1]] = true
+	}
+	n := 0
+	for _, s := range spans {
+		words := strings.Fields(strings.SplitN(s.text, "#", 2)[0])
+		if len(words) < 2 || words[0] != "make" {
+			continue
+		}
+		for _, w := range words[1:] {
+			if strings.Contains(w, "=") || strings.HasPrefix(w, "-") {
+				continue
+			}
+			n++
+			if !rules[w] {
+				t.Errorf("README `%s`: the Makefile has no target %q", s.text, w)
+			}
+		}
+	}
+	if n < 10 {
+		t.Fatalf("only %d make targets found in README", n)
+	}
+}
