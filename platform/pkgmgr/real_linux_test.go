@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -133,86 +132,6 @@ func TestRealDebianInstall(t *testing.T) {
 	if err := m.Install(ctx, "waagent"); err != nil {
 		t.Fatalf("second Install: %v", err)
 	}
-}
-
-// TestRealDebianLeftBehindWaagentDir installs Debian 12's real waagent into
-// a base root that already holds /var/lib/waagent (agent data of an
-// earlier install): the package's postinst runs `mkdir /var/lib/waagent`
-// without -p and fails, and Install must repair that once (aside,
-// dpkg --configure -a, merge back) and end with the package installed and
-// configured and every file that was there still there.
-func TestRealDebianLeftBehindWaagentDir(t *testing.T) {
-	root, ctx := realDebianRoot(t)
-	old := map[string]string{
-		"/var/lib/waagent/ovf-env.xml":                  "<Environment>from the earlier install</Environment>\n",
-		"/var/lib/waagent/history/2026-11-30/GoalState": "incarnation 7\n",
-		"/var/lib/waagent/waagent_status.json":          "{}\n",
-	}
-	for p, content := range old {
-		writeTestFile(t, root.Join(p), content)
-	}
-	log := slog.New(slog.NewTextHandler(tLog{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	m, err := New("apt-get", root, run.Exec{}, Options{LockTimeout: time.Minute, Log: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Install(ctx, "waagent"); err != nil {
-		t.Fatalf("Install: %v", err)
-	}
-	p, found, err := pkgdb.Dpkg(root, "waagent")
-	if err != nil || !found || !p.Installed {
-		t.Fatalf("after Install, dpkg status: %+v found=%v err=%v", p, found, err)
-	}
-	out, err := exec.Command("chroot", root.Dir, "dpkg", "--audit").CombinedOutput()
-	if err != nil || len(strings.TrimSpace(string(out))) != 0 {
-		t.Errorf("dpkg --audit in the root: %v\n%s", err, out)
-	}
-	for p, content := range old {
-		if b, err := os.ReadFile(root.Join(p)); err != nil || string(b) != content {
-			t.Errorf("%s after the install: %q, %v; want it kept", p, b, err)
-		}
-	}
-	if fi, err := os.Stat(root.Join("/var/lib/waagent")); err != nil || fi.Mode().Perm() != 0o700 {
-		t.Errorf("/var/lib/waagent: %v, %v; want the postinst's 0700 directory", fi, err)
-	}
-	if asides, _ := filepath.Glob(root.Join("/var/lib/waagent.agentkeeper-*")); len(asides) != 0 {
-		t.Errorf("aside folders left behind: %q", asides)
-	}
-}
-
-// realDebianRoot unpacks the base root of e2e/debian/mkroot.sh
-// (AGENTKEEPER_DEBIAN_BASE_TAR) into a temporary folder; with
-// AGENTKEEPER_E2E=1 a missing prerequisite fails the test instead of
-// skipping it.
-func realDebianRoot(t *testing.T) (fsroot.Root, context.Context) {
-	t.Helper()
-	tarball := os.Getenv("AGENTKEEPER_DEBIAN_BASE_TAR")
-	need := func(format string, args ...any) {
-		t.Helper()
-		if os.Getenv("AGENTKEEPER_E2E") == "1" {
-			t.Fatalf("AGENTKEEPER_E2E=1 but "+format, args...)
-		}
-		t.Skipf("skipped: "+format+" (set AGENTKEEPER_DEBIAN_BASE_TAR to the tarball of `bash e2e/debian/mkroot.sh path base`)", args...)
-	}
-	switch {
-	case tarball == "":
-		need("AGENTKEEPER_DEBIAN_BASE_TAR is not set")
-	case !fileExists(tarball):
-		need("AGENTKEEPER_DEBIAN_BASE_TAR=%s does not exist (build it with `bash e2e/debian/mkroot.sh build base`)", tarball)
-	case os.Geteuid() != 0:
-		need("not running as root (unpacking the root and chroot need it)")
-	}
-	dir := filepath.Join(t.TempDir(), "root")
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	unpack := run.Cmd{Argv: []string{"tar", "--numeric-owner", "-p", "--xattrs", "--xattrs-include=*", "--acls", "-C", dir, "-xf", tarball}}
-	if res, err := (run.Exec{}).Run(context.Background(), unpack); err != nil || res.ExitCode != 0 {
-		t.Fatalf("%s: %v exit %d: %s", unpack, err, res.ExitCode, res.Tail(10))
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	t.Cleanup(cancel)
-	return fsroot.New(dir), ctx
 }
 
 // holdFcntlLock takes an fcntl write lock on path in this process, as apt
