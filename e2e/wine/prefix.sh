@@ -31,7 +31,9 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 # gives it what Server 2019 has and Wine lacks for the Windows checks of the backup path:
 # .NET Framework 4.7.2 (windows.dotnet: Release 461814), the services VSS, COM+ System
 # Application and MSDTC with their shipped start type, manual (windows.services reads Start),
-# and WMI (winmgmt) started automatically by the service manager (Wine's is demand-start).
+# and WMI (winmgmt) started automatically by the service manager (Wine's is demand-start);
+# and for the boot checks the DHCP client (Dhcp, automatic: network.dhcp) and the Hyper-V
+# storage driver (storvsc, boot start: boot.storvsc), as an Azure image of Server 2019 has.
 prefix_registry() {
 	local build="${AK_PREFIX_BUILD:-17763}" product="${AK_PREFIX_PRODUCT:-Windows Server 2019 Datacenter}"
 	local itype="${AK_PREFIX_INSTALLATION_TYPE:-Server}" edition="${AK_PREFIX_EDITION:-ServerDatacenter}"
@@ -53,6 +55,11 @@ $(if [[ "$itype" == - ]]; then printf '"InstallationType"=-'; else printf '"Inst
 "CurrentBuildNumber"="$build"
 "ReleaseId"="1809"
 "CSDVersion"=-
+$(if [[ "${AK_PREFIX_LEGACY:-0}" == 1 ]]; then
+		printf '"CurrentMajorVersionNumber"=-\n"CurrentMinorVersionNumber"=-'
+	else
+		printf '"CurrentMajorVersionNumber"=dword:0000000a\n"CurrentMinorVersionNumber"=dword:00000000'
+	fi)
 
 [HKEY_LOCAL_MACHINE\\Software\\Microsoft\\NET Framework Setup\\NDP\\v4\\Full]
 "Install"=dword:00000001
@@ -85,13 +92,14 @@ $(if [[ "$itype" == - ]]; then printf '"InstallationType"=-'; else printf '"Inst
 
 [HKEY_LOCAL_MACHINE\\System\\CurrentControlSet\\Services\\winmgmt]
 "Start"=dword:00000002
-EOF2
-	if [[ "${AK_PREFIX_LEGACY:-0}" == 1 ]]; then
-		printf '"CurrentMajorVersionNumber"=-\n"CurrentMinorVersionNumber"=-\n'
-	else
-		printf '"CurrentMajorVersionNumber"=dword:0000000a\n"CurrentMinorVersionNumber"=dword:00000000\n'
-	fi
-	cat <<EOF2
+
+[HKEY_LOCAL_MACHINE\\System\\CurrentControlSet\\Services\\Dhcp]
+"DisplayName"="DHCP Client"
+"Start"=dword:00000002
+
+[HKEY_LOCAL_MACHINE\\System\\CurrentControlSet\\Services\\storvsc]
+"Start"=dword:00000000
+"Type"=dword:00000001
 
 [HKEY_LOCAL_MACHINE\\System\\CurrentControlSet\\Control\\ProductOptions]
 "ProductType"="$ptype"

@@ -4,6 +4,7 @@ package winetest
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -52,6 +53,9 @@ func TestFreshInstall(t *testing.T) {
 			t.Errorf("left behind after a verified install: %v", u)
 		}
 	}
+	// The download went to %ProgramData%\agentkeeper\downloads, never to a
+	// %TEMP% folder another user could have made, and msiexec's log is there.
+	wantDownloadsInProgramData(t, p, ".msi", ".log")
 
 	rep, r = p.check("check (after ensure)")
 	wantExit(t, "check", r, 0, nil)
@@ -180,8 +184,8 @@ func wantRefused(t *testing.T, p *prefix, res *ensureResult, wrong string) {
 		t.Errorf("msiexec ran after a refused download: %+v", s)
 	}
 	dirs := p.workDirs()
-	if len(dirs) == 0 {
-		t.Errorf("no %%TEMP%%\\agentkeeper work folder under %s/drive_c/users", p.dir)
+	if len(dirs) != 1 || !strings.HasSuffix(filepath.ToSlash(dirs[0]), "ProgramData/agentkeeper/downloads") {
+		t.Errorf("work folders %v under %s/drive_c, want only ProgramData/agentkeeper/downloads", dirs, p.dir)
 	}
 	for _, d := range dirs {
 		if u := filesUnder(d, ".unverified"); len(u) > 0 {
@@ -292,5 +296,21 @@ func TestOldWindowsUnsupported(t *testing.T) {
 	}
 	if n := p.f.hit("/agent.msi").Load() - before; n != 0 {
 		t.Errorf("the MSI was downloaded %d times on an unsupported Windows, want 0", n)
+	}
+}
+
+// wantDownloadsInProgramData fails unless C:\ProgramData\agentkeeper\downloads
+// holds a file with each of exts and no %TEMP%\agentkeeper folder exists.
+func wantDownloadsInProgramData(t *testing.T, p *prefix, exts ...string) {
+	t.Helper()
+	dirs := p.workDirs()
+	if len(dirs) != 1 || !strings.HasSuffix(filepath.ToSlash(dirs[0]), "drive_c/ProgramData/agentkeeper/downloads") {
+		t.Errorf("work folders %v, want only drive_c/ProgramData/agentkeeper/downloads", dirs)
+		return
+	}
+	for _, ext := range exts {
+		if len(filesUnder(dirs[0], ext)) == 0 {
+			t.Errorf("no %s file in %s", ext, dirs[0])
+		}
 	}
 }
