@@ -61,8 +61,9 @@ func TestEnsureInstallsOverLeftBehindAgentData(t *testing.T) {
 	r := runEnsure(t, lock, root, nil)
 	wantEnsure(t, r, 0, "ready", "install")
 	wantInstalled(t, root)
-	if !strings.Contains(string(r.stderr), "moved it aside") {
-		t.Errorf("ensure's log does not show the repair (move aside, configure, merge back)\n%s", r.dump())
+	if s, ok := findStep(r.res.Actions, "repair"); !ok || s.Status != "pass" ||
+		!strings.Contains(s.Message, "moved it aside to /var/lib/waagent.agentkeeper-") || !strings.Contains(s.Message, "moved its 3 entries back") {
+		t.Errorf("action repair = %+v (found %v), want pass saying the directory was moved aside and its 3 entries back\n%s", s, ok, r.dump())
 	}
 	for p, content := range old {
 		if b, err := os.ReadFile(filepath.Join(root, p)); err != nil || string(b) != content {
@@ -96,6 +97,9 @@ func TestInterruptedDpkgReportedAndRepaired(t *testing.T) {
 	r := runEnsure(t, lock, root, nil)
 	wantEnsure(t, r, 0, "ready", "install")
 	wantInstalled(t, root)
+	if s, ok := findStep(r.res.Actions, "repair"); !ok || s.Status != "pass" || !strings.Contains(s.Message, "--configure -a") {
+		t.Errorf("action repair = %+v (found %v), want pass naming dpkg ... --configure -a\n%s", s, ok, r.dump())
+	}
 	if got := str(r.res.VersionAfter); got != "2.7.3.0" {
 		t.Errorf("version_after = %q, want 2.7.3.0", got)
 	}

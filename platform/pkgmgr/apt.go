@@ -203,9 +203,11 @@ func (a *apt) Install(ctx context.Context, pkg string) error {
 			mkdirRepaired = true
 			did, err := a.repairMkdirExists(ctx, *a.mkdirExists(out))
 			if err != nil {
+				a.repaired("repair", install.StepFail, "%v", err)
 				return err
 			}
 			a.opts.Log.Warn("repaired: " + did)
+			a.repaired("repair", install.StepPass, "%s, then retried the install", did)
 			continue
 		case attempt == 0 && strings.Contains(out, aptInterrupted):
 			a.opts.Log.Warn("dpkg was interrupted earlier: running dpkg --configure -a, then retrying once")
