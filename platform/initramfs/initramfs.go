@@ -267,6 +267,12 @@ func (w *walker) archive(r io.Reader, seg int) error {
 		if err != nil {
 			return cpioErr(err)
 		}
+		// The library parses c_filesize with strconv.ParseInt, which takes
+		// a sign: "-00000F0" would be a negative size, on which its Read
+		// panics (found by FuzzWalkCpio). The format has no sign.
+		if h.Size < 0 {
+			return fmt.Errorf("%w: bad cpio header (negative file size)", ErrFormat)
+		}
 		w.sum.Entries++
 		w.sum.Segments[seg].Entries++
 		hd := Header{

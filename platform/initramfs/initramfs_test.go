@@ -167,6 +167,8 @@ func TestWalkBadInput(t *testing.T) {
 	hugeLen := append([]byte(nil), good...)
 	// Entry "a"'s c_filesize field (bytes 54..62 of its header): 4 GiB - 1.
 	copy(hugeLen[54:62], "FFFFFFFF")
+	negLen := append([]byte(nil), good...)
+	copy(negLen[54:62], "-00000F0")
 	zst := compress(t, Zstd, good)
 	for _, tc := range []struct {
 		desc string
@@ -183,6 +185,7 @@ func TestWalkBadInput(t *testing.T) {
 		{desc: "truncated inside a header", img: good[:50], want: ErrFormat, msg: "truncated"},
 		{desc: "no trailer", img: good[:len(good)-124], want: ErrFormat, msg: "TRAILER"},
 		{desc: "a 4 GiB length field", img: hugeLen, want: ErrFormat, msg: "truncated"},
+		{desc: "a negative length field", img: negLen, want: ErrFormat, msg: "negative file size"},
 		{desc: "bad header magic", img: []byte("070709" + strings.Repeat("0", 200)), want: ErrFormat, msg: "bad cpio header"},
 		{desc: "garbage after the archive", img: append(append([]byte(nil), good...), "\x01garbage"...), want: ErrFormat, msg: "unknown data at offset"},
 		{desc: "truncated zstd", img: zst[:len(zst)/2], want: ErrFormat},
