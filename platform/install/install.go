@@ -45,6 +45,17 @@ type ServiceEnabler interface {
 	EnableService(ctx context.Context, service string) (how string, err error)
 }
 
+// Reverter is implemented by installers that can put an earlier version of
+// a package back (a package manager whose repositories still offer it), so
+// that ensure can roll back an update that left the agent worse.
+type Reverter interface {
+	// Offered returns every version of pkg the source offers, as the
+	// package database spells them ("2.2.45-1", "2.9.1.1-1.el9").
+	Offered(ctx context.Context, pkg string) ([]string, error)
+	// InstallVersion installs pkg at exactly version, downgrading it.
+	InstallVersion(ctx context.Context, pkg, version string) (Result, error)
+}
+
 // Step statuses, as ensure reports them.
 const (
 	StepPass     = "pass"

@@ -78,10 +78,10 @@ func (a *apt) updateCmd() run.Cmd {
 // installCmd installs pkg, or upgrades it to the candidate when installed.
 // --force-confdef/--force-confold keep a locally changed waagent.conf
 // without asking.
-func (a *apt) installCmd(pkg string) run.Cmd {
-	return a.cmd("apt-get", "install", "-y", "-q", "--no-install-recommends",
-		"-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold",
-		"-o", a.lockOpt(), pkg)
+func (a *apt) installCmd(pkg string, extra ...string) run.Cmd {
+	argv := append([]string{"apt-get", "install", "-y", "-q", "--no-install-recommends"}, extra...)
+	return a.cmd(append(argv, "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold",
+		"-o", a.lockOpt(), pkg)...)
 }
 
 func (a *apt) configureCmd() run.Cmd {
@@ -185,7 +185,12 @@ func (a *apt) Install(ctx context.Context, pkg string) error {
 	if err := a.refresh(ctx); err != nil {
 		return err
 	}
-	c := a.installCmd(pkg)
+	return a.installWith(ctx, a.installCmd(pkg))
+}
+
+// installWith runs the install command c with the repairs Install
+// describes.
+func (a *apt) installWith(ctx context.Context, c run.Cmd) error {
 	mkdirRepaired := false
 	for attempt := 0; ; attempt++ {
 		res, err := a.run(ctx, c)

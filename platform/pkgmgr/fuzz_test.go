@@ -72,3 +72,15 @@ func FuzzParseMkdirExists(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseAptPolicyVersions(f *testing.F) {
+	f.Add(aptPolicyLocalRepo, "waagent")
+	f.Add("", "waagent")
+	f.Fuzz(func(t *testing.T, out, pkg string) {
+		for _, v := range parseAptPolicyVersions(out, pkg) {
+			if !validVersion(v) || !strings.Contains(out, v) {
+				t.Fatalf("bad version %q", v)
+			}
+		}
+	})
+}

@@ -3,6 +3,7 @@ package pkgmgr
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/agentkeeper/agentkeeper/platform/fsroot"
@@ -25,6 +26,7 @@ type Installer struct {
 var (
 	_ install.Installer      = (*Installer)(nil)
 	_ install.ServiceEnabler = (*Installer)(nil)
+	_ install.Reverter       = (*Installer)(nil)
 )
 
 // NewInstaller returns the Installer for installer (see New).
@@ -61,6 +63,27 @@ func (i *Installer) Install(ctx context.Context, pkg string) (install.Result, er
 	b := i.m.(interface{ core() *base }).core()
 	b.repairs = nil
 	err := i.m.Install(ctx, pkg)
+	return install.Result{Steps: append([]install.Step(nil), b.repairs...)}, err
+}
+
+// Offered implements install.Reverter.
+func (i *Installer) Offered(ctx context.Context, pkg string) ([]string, error) {
+	r, ok := i.m.(Reverter)
+	if !ok {
+		return nil, fmt.Errorf("%s cannot list offered versions", i.m.Name())
+	}
+	return r.Offered(ctx, pkg)
+}
+
+// InstallVersion implements install.Reverter.
+func (i *Installer) InstallVersion(ctx context.Context, pkg, version string) (install.Result, error) {
+	r, ok := i.m.(Reverter)
+	if !ok {
+		return install.Result{}, fmt.Errorf("%s cannot install a given version", i.m.Name())
+	}
+	b := i.m.(interface{ core() *base }).core()
+	b.repairs = nil
+	err := r.InstallVersion(ctx, pkg, version)
 	return install.Result{Steps: append([]install.Step(nil), b.repairs...)}, err
 }
 

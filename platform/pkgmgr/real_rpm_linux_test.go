@@ -160,6 +160,25 @@ func TestRealDnfZypper(t *testing.T) {
 				f.wantRPM(t, root, f.nvr("2.9.1.1"))
 			})
 
+			t.Run("roll back to an offered older version", func(t *testing.T) {
+				root := f.root(t, f.old, f.new)
+				pkgdbtest.MustRun(t, "rpm", "--root", root, "--dbpath", d.DBPath, "-i", f.new)
+				m := f.mgr(t, root, time.Minute).(Reverter)
+				offered, err := m.Offered(ctx, d.Agent)
+				if err != nil {
+					t.Fatalf("Offered: %v", err)
+				}
+				for _, v := range []string{"2.2.40.1-" + d.AgentRelease, "2.9.1.1-" + d.AgentRelease} {
+					if !contains(offered, v) {
+						t.Errorf("Offered = %q, lacks %s", offered, v)
+					}
+				}
+				if err := m.InstallVersion(ctx, d.Agent, "2.2.40.1-"+d.AgentRelease); err != nil {
+					t.Fatalf("InstallVersion: %v", err)
+				}
+				f.wantRPM(t, root, f.nvr("2.2.40.1"))
+			})
+
 			t.Run("only an old version offered", func(t *testing.T) {
 				root := f.root(t, f.old)
 				cand, err := f.mgr(t, root, time.Minute).Candidate(ctx, d.Agent)

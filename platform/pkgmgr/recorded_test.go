@@ -13,3 +13,17 @@ Errors were encountered while processing:
  waagent
 E: Sub-process /usr/bin/dpkg returned an error code (1)
 `
+
+// aptPolicyLocalRepo is `apt-cache policy waagent` in a Debian 12 root whose
+// only source is a local file: repository (dpkg-scanpackages --multiversion)
+// holding 2.10.0.8-1 and 2.2.45-1, with 2.2.45-1 installed (recorded here).
+const aptPolicyLocalRepo = `waagent:
+  Installed: 2.2.45-1
+  Candidate: 2.10.0.8-1
+  Version table:
+     2.10.0.8-1 500
+        500 file:/srv/agentkeeper-repo ./ Packages
+ *** 2.2.45-1 500
+        500 file:/srv/agentkeeper-repo ./ Packages
+        100 /var/lib/dpkg/status
+`

@@ -163,6 +163,17 @@ var errZypperXML = errors.New("unreadable zypper XML output")
 // installed entries that no repository provides ("(System Packages)") do
 // not count. "" when none.
 func parseZypperSearch(data []byte, pkg string) (string, error) {
+	editions, err := parseZypperEditions(data, pkg)
+	if err != nil {
+		return "", err
+	}
+	return pkgdb.NewestEVR(editions), nil
+}
+
+// parseZypperEditions returns every edition of package pkg that a
+// repository offers in `zypper --xmlout search --details` output, in the
+// order listed.
+func parseZypperEditions(data []byte, pkg string) ([]string, error) {
 	d := xml.NewDecoder(strings.NewReader(string(data)))
 	d.Strict = false
 	var editions []string
@@ -172,7 +183,7 @@ func parseZypperSearch(data []byte, pkg string) (string, error) {
 			break
 		}
 		if err != nil {
-			return "", errors.Join(errZypperXML, err)
+			return nil, errors.Join(errZypperXML, err)
 		}
 		se, ok := tok.(xml.StartElement)
 		if !ok || se.Name.Local != "solvable" {
@@ -188,5 +199,5 @@ func parseZypperSearch(data []byte, pkg string) (string, error) {
 		}
 		editions = append(editions, attr["edition"])
 	}
-	return pkgdb.NewestEVR(editions), nil
+	return editions, nil
 }
