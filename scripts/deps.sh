@@ -18,6 +18,7 @@ declare -A need=(
   [wixl]=wixl
   [flock]=util-linux
   [dpkg-deb]=dpkg
+  [dpkg-scanpackages]=dpkg-dev
   [openssl]=openssl
   [osslsigncode]=osslsigncode
   [zstd]=zstd

@@ -122,7 +122,8 @@ type Result struct {
 	VersionBefore  string `json:"version_before"`
 	VersionAfter   string `json:"version_after"`
 	RebootRequired bool   `json:"reboot_required"`
-	// Outcome is ready, not-ready, deferred, failed or planned (dry run).
+	// Outcome is ready, not-ready, deferred, failed, rolled-back or
+	// planned (dry run).
 	Outcome  string `json:"outcome"`
 	Message  string `json:"message"`
 	ExitCode int    `json:"exit_code"`
@@ -308,6 +309,9 @@ func Run(ctx context.Context, o Options) *Result {
 		if res.ExitCode == ExitDeferred && ctx.Err() != nil {
 			res.Message += "; " + packageState(after)
 		}
+		if res.ExitCode == ExitNotReady {
+			o.rollback(ctx, res, rep, after, inst)
+		}
 		return res
 	}
 
@@ -319,6 +323,9 @@ func Run(ctx context.Context, o Options) *Result {
 		return res.end("ready", ExitReady, "agent %s → %s: ready", nonEmpty(res.VersionBefore, "none"), after.Agent.Version)
 	}
 	res.act("verify", StepFail, "after the change: %s", failing(after))
+	if o.rollback(ctx, res, rep, after, inst) {
+		return res
+	}
 	return res.end("not-ready", ExitNotReady, "changed the agent (%s → %s) but the machine is not ready: %s",
 		nonEmpty(res.VersionBefore, "none"), nonEmpty(after.Agent.Version, "none"), failing(after))
 }

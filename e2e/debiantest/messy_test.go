@@ -4,6 +4,7 @@ package debiantest
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -102,5 +103,112 @@ func TestInterruptedDpkgReportedAndRepaired(t *testing.T) {
 	}
 	if got := str(r.res.VersionAfter); got != "2.7.3.0" {
 		t.Errorf("version_after = %q, want 2.7.3.0", got)
+	}
+}
+
+// localAptRepo makes the root's only apt source a local file: repository
+// (dpkg-scanpackages --multiversion) holding debs, in /srv/agentkeeper-repo.
+func localAptRepo(t *testing.T, root string, debs ...string) {
+	t.Helper()
+	dir := filepath.Join(root, "srv/agentkeeper-repo")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range debs {
+		b, err := os.ReadFile(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(d)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command("dpkg-scanpackages", "--multiversion", ".", "/dev/null")
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("dpkg-scanpackages (Debian package dpkg-dev; make test installs it): %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Packages"), out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "etc/apt/sources.list"), []byte("deb [trusted=yes] file:/srv/agentkeeper-repo ./\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	extra, _ := filepath.Glob(filepath.Join(root, "etc/apt/sources.list.d/*"))
+	for _, p := range extra {
+		if err := os.Remove(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// An update whose new version fails its postinst leaves the agent worse
+// (half-configured): ensure rolls back to the version installed before,
+// which the local repository still offers, and says rolled-back with both
+// versions.
+func TestEnsureRollsBackBadUpdate(t *testing.T) {
+	t.Parallel()
+	root := unpack(t, rootBase)
+	lock := lockEnv(t)
+	good, bad := rollbackDebs(t, root)
+	localAptRepo(t, root, good, bad)
+
+	r := runEnsure(t, lock, root, nil)
+	wantEnsure(t, r, 1, "rolled-back", "update")
+	t.Logf("outcome %s: %s", r.res.Outcome, r.res.Message)
+	for _, a := range r.res.Actions {
+		t.Logf("action %s %s: %.300s", a.ID, a.Status, a.Message)
+	}
+	if !strings.Contains(r.res.Message, "2.10.0.8-1") || !strings.Contains(r.res.Message, "2.2.45-1") {
+		t.Errorf("message %q should name the bad 2.10.0.8-1 and the restored 2.2.45-1", r.res.Message)
+	}
+	if s, ok := findStep(r.res.Actions, "install"); !ok || s.Status != "fail" || !strings.Contains(s.Message, "failing on purpose") {
+		t.Errorf("action install = %+v (found %v), want fail with the postinst's message", s, ok)
+	}
+	if s, ok := findStep(r.res.Actions, "rollback"); !ok || s.Status != "pass" {
+		t.Errorf("action rollback = %+v (found %v), want pass\n%s", s, ok, r.dump())
+	}
+	if a, b := str(r.res.VersionBefore), str(r.res.VersionAfter); a != "2.2.45" || b != "2.2.45" {
+		t.Errorf("version_before %q, version_after %q; want 2.2.45 for both (back where it was)", a, b)
+	}
+	if got, want := dpkgWaagent(t, root), "2.2.45-1 install ok installed"; got != want {
+		t.Errorf("dpkg says waagent is %q, want %q", got, want)
+	}
+}
+
+// rollbackDebs installs the stand-in waagent 2.2.45-1 into root and returns
+// its .deb and a 2.10.0.8-1 whose postinst fails.
+func rollbackDebs(t *testing.T, root string) (good, bad string) {
+	t.Helper()
+	installOldDeb(t, root, "2.2.45-1")
+	script, err := filepath.Abs(filepath.Join("..", "debian", "olddeb.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	good = filepath.Join(t.TempDir(), "waagent_2.2.45-1_all.deb")
+	if out, err := exec.Command("bash", script, "-v", "2.2.45-1", good).CombinedOutput(); err != nil {
+		t.Fatalf("olddeb.sh: %v\n%s", err, out)
+	}
+	bad = pkgdbtest.BuildDeb(t, "waagent", "2.10.0.8-1", "echo 'waagent postinst: failing on purpose' >&2\nexit 1")
+	return good, bad
+}
+
+// When the repositories no longer offer the version installed before, the
+// bad update stays a failure, said as such, and nothing else is tried.
+func TestEnsureBadUpdateWithoutOldVersion(t *testing.T) {
+	t.Parallel()
+	root := unpack(t, rootBase)
+	lock := lockEnv(t)
+	_, bad := rollbackDebs(t, root)
+	localAptRepo(t, root, bad)
+
+	r := runEnsure(t, lock, root, nil)
+	wantEnsure(t, r, 1, "failed", "update")
+	if s, ok := findStep(r.res.Actions, "rollback"); !ok || s.Status != "skip" || !strings.Contains(s.Message, "no longer offer waagent 2.2.45-1") {
+		t.Errorf("action rollback = %+v (found %v), want skip saying 2.2.45-1 is no longer offered\n%s", s, ok, r.dump())
+	}
+	if got, want := dpkgWaagent(t, root), "2.10.0.8-1 install ok half-configured"; got != want {
+		t.Errorf("dpkg says waagent is %q, want %q", got, want)
 	}
 }
