@@ -7,7 +7,9 @@
 #                                                  building it first when missing
 #   mkroot.sh path NAME                            print the tarball's path
 #
-# Tarballs live in ${AGENTKEEPER_CACHE:-$HOME/.cache/agentkeeper}/debian/:
+# Tarballs live in ${AGENTKEEPER_CACHE:-$HOME/.cache/agentkeeper}/debian/, each with
+# NAME.tar.key, the hash of the recipe that built it (see recipe): a tarball whose
+# recipe changed since is rebuilt.
 #   base.tar     debootstrap --variant=minbase bookworm
 #   waagent.tar  base + Debian's real `waagent` package (apt-get install in a chroot)
 #   kernel.tar   waagent + Debian's kernel (linux-image-amd64) with initramfs-tools and
@@ -168,6 +170,32 @@ tarball() {
 	printf '%s/%s.tar\n' "$cache" "$1"
 }
 
+# recipe NAME: the text whose change must rebuild NAME's tarball: the
+# functions that build it, its package lists, and the key of the root it
+# starts from. A cached tarball built by another version of this script is
+# rebuilt, never used for tests that expect the new recipe.
+recipe() {
+	case "$1" in
+	base) declare -f build_base check_sources && echo "$SUITE" ;;
+	waagent) key base && declare -f build_waagent install_waagent verify_waagent ;;
+	kernel) key waagent && declare -f build_kernel verify_kernel && echo "${KERNEL_PKGS[*]}" ;;
+	i386) declare -f build_i386 check_sources install_waagent verify_waagent && echo "$SUITE" ;;
+	netcfg) key base && declare -f build_netcfg && echo "${NETCFG_PKGS[*]}" ;;
+	*) die "no recipe for $1" ;;
+	esac
+}
+
+key() {
+	recipe "$1" | sha256sum | cut -c1-16
+}
+
+# current NAME: NAME's tarball exists and was built by the current recipe.
+current() {
+	local t
+	t="$(tarball "$1")"
+	[ -f "$t" ] && [ "$(cat "$t.key" 2>/dev/null)" = "$(key "$1")" ]
+}
+
 # remove_tree DIR: unmount whatever is still mounted below DIR (debootstrap
 # mounts /proc and /sys in the target), then delete it without crossing mounts.
 remove_tree() {
@@ -197,6 +225,7 @@ pack() {
 		return 1
 	fi
 	mv -f "$tmp" "$out"
+	key "$name" >"$out.key.tmp.$$" && mv -f "$out.key.tmp.$$" "$out.key"
 }
 
 build_base() {
@@ -328,7 +357,7 @@ unpack_into() {
 # ensure NAME: build NAME (and what it starts from) when missing or forced.
 ensure() {
 	local name="$1" t0
-	[ "$force" -eq 0 ] && [ -f "$(tarball "$name")" ] && return 0
+	[ "$force" -eq 0 ] && current "$name" && return 0
 	need_root
 	mkdir -p "$cache"
 	exec 9>"$cache/.lock"
@@ -337,13 +366,13 @@ ensure() {
 		flock -w 1800 9 || die "timed out waiting for $cache/.lock"
 	fi
 	# Another run may have built it while we waited.
-	if [ "$force" -eq 0 ] && [ -f "$(tarball "$name")" ]; then
+	if [ "$force" -eq 0 ] && current "$name"; then
 		exec 9>&-
 		return 0
 	fi
 	# Leftovers of killed runs: safe to remove, we hold the lock.
 	local old
-	for old in "$cache"/build.* "$cache"/*.tar.tmp.*; do
+	for old in "$cache"/build.* "$cache"/*.tar.tmp.* "$cache"/*.key.tmp.*; do
 		[ -e "$old" ] || continue
 		if [ -d "$old" ]; then remove_tree "$old"; else rm -f "$old"; fi
 	done
@@ -359,17 +388,17 @@ ensure() {
 	base) build_base ;;
 	waagent)
 		# waagent starts from base: build base first when it is missing.
-		[ -f "$(tarball base)" ] || build_base
+		current base || build_base
 		build_waagent
 		;;
 	kernel)
-		[ -f "$(tarball base)" ] || build_base
-		[ -f "$(tarball waagent)" ] || build_waagent
+		current base || build_base
+		current waagent || build_waagent
 		build_kernel
 		;;
 	i386) build_i386 ;;
 	netcfg)
-		[ -f "$(tarball base)" ] || build_base
+		current base || build_base
 		build_netcfg
 		;;
 	esac
