@@ -7,6 +7,9 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN := bin/agentkeeper
 FUZZTIME ?= 4s
+# go test's own limit is 10 minutes; on a loaded 2-core machine the e2e packages can take longer
+# without anything being wrong, and a panic then hides which test was slow. Generous, not unlimited.
+TESTTIMEOUT ?= 30m
 
 .PHONY: all build run test deps vet cross unit fuzz e2e-debian e2e-rpm e2e-wine bench clean package package-test package-msi msi-test ansible-test packer-test
 
@@ -60,21 +63,21 @@ cross:
 
 # AGENTKEEPER_E2E=1: tests that use the cached Debian roots fail, never skip, when they are missing.
 unit:
-	AGENTKEEPER_E2E=1 AGENTKEEPER_DEBIAN_BASE_TAR=$(AGENTKEEPER_CACHE)/debian/base.tar $(GO) test -count=1 $$($(GO) list ./... | grep -v /e2e/)
+	AGENTKEEPER_E2E=1 AGENTKEEPER_DEBIAN_BASE_TAR=$(AGENTKEEPER_CACHE)/debian/base.tar $(GO) test -count=1 -timeout=$(TESTTIMEOUT) $$($(GO) list ./... | grep -v /e2e/)
 
 fuzz:
 	GO=$(GO) bash scripts/fuzz.sh $(FUZZTIME)
 
 e2e-debian: build
 	bash e2e/debian/mkroot.sh build
-	AGENTKEEPER_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -v ./e2e/debiantest/
+	AGENTKEEPER_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout=$(TESTTIMEOUT) -v ./e2e/debiantest/
 
 e2e-rpm: build
-	AGENTKEEPER_E2E=1 AGENTKEEPER_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -v ./e2e/rpmtest/
+	AGENTKEEPER_E2E=1 AGENTKEEPER_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout=$(TESTTIMEOUT) -v ./e2e/rpmtest/
 
 e2e-wine:
 	bash e2e/wine/run-tests.sh
-	$(GO) test -count=1 -v ./e2e/winetest/
+	$(GO) test -count=1 -timeout=$(TESTTIMEOUT) -v ./e2e/winetest/
 
 # Benchmarks report, they do not gate: check --root against dpkg-query, ensure against a plain
 # apt-get install, boot.hyperv on a real initramfs against lsinitramfs, and the Go benchmarks (parsers, the service cycle, ...).
@@ -102,7 +105,7 @@ package-msi:
 
 # Build the MSI and install, upgrade and uninstall it for real under Wine; fails, never skips.
 msi-test:
-	$(GO) test -count=1 -v ./e2e/msitest/
+	$(GO) test -count=1 -timeout=$(TESTTIMEOUT) -v ./e2e/msitest/
 
 # The Ansible role and site.yml (packaging/ansible) against fresh Debian 12 roots over the chroot
 # connection: check mode, first and second run, deferred (SafeFreeze lock held), failed. Fails, never skips.
