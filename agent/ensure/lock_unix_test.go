@@ -59,6 +59,15 @@ func TestEnsureLockRefusesPlanted(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, "lock cannot be trusted"},
+		{"lock file is a link to an existing file", func(t *testing.T, dir, lock string) {
+			other := filepath.Join(filepath.Dir(dir), "someone-elses-file")
+			if err := os.WriteFile(other, []byte("keep"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(other, lock); err != nil {
+				t.Fatal(err)
+			}
+		}, "lock cannot be trusted"},
 		{"lock file is a FIFO", func(t *testing.T, dir, lock string) {
 			if err := syscall.Mkfifo(lock, 0o600); err != nil {
 				t.Fatal(err)
