@@ -127,6 +127,9 @@ type Result struct {
 	Outcome  string `json:"outcome"`
 	Message  string `json:"message"`
 	ExitCode int    `json:"exit_code"`
+
+	// candidate is the version the source offered for the install.
+	candidate string
 }
 
 func (r *Result) pre(id, status, format string, a ...any) {
@@ -490,6 +493,7 @@ func (o *Options) sourceReady(ctx context.Context, res *Result, rep *agent.Repor
 		return false
 	}
 	res.pre("source", StepPass, "the repositories offer %s %s", pkg, cand)
+	res.candidate = cand
 	return true
 }
 

@@ -16,10 +16,15 @@ const OutcomeRolledBack = "rolled-back"
 
 // worse says how the agent after an update is worse than before it, or ""
 // when it is not: its package is no longer fully installed, or its unit,
-// fine before, now fails. An update that changed nothing is not worse.
-func worse(before, after *agent.Report) string {
+// fine before, now fails, or the package is at another version than the
+// candidate the repositories offered ("" when not known). An update that
+// changed nothing is not worse.
+func worse(before, after *agent.Report, candidate string) string {
 	if after.Agent.PackageVersion == before.Agent.PackageVersion && after.Agent.Installed == before.Agent.Installed {
 		return ""
+	}
+	if candidate != "" && after.Agent.Installed && after.Agent.PackageVersion != "" && after.Agent.PackageVersion != candidate {
+		return fmt.Sprintf("the package is at %s, not the %s that was installed", after.Agent.PackageVersion, candidate)
 	}
 	if !after.Agent.Installed {
 		c, _ := after.Check(agent.IDAgentInstalled)
@@ -42,7 +47,7 @@ func (o *Options) rollback(ctx context.Context, res *Result, before, after *agen
 	if res.Plan.Action != ActionUpdate || ctx.Err() != nil || inst == nil || !before.Agent.Installed || before.Agent.PackageVersion == "" {
 		return false
 	}
-	why := worse(before, after)
+	why := worse(before, after, res.candidate)
 	if why == "" {
 		return false
 	}
