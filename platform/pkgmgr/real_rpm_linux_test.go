@@ -107,7 +107,10 @@ func holdRPMLock(t *testing.T, root string, d pkgdbtest.Distro) func() {
 // TestRealDnfZypper drives Debian 12's real dnf (--installroot) and zypper
 // (--root) through the Manager on RPM roots made here (pkgdbtest: a real
 // RPM database, a release package, /bin/sh for scriptlets) with file:
-// repositories made by createrepo_c. Nothing but local files is used.
+// repositories made by createrepo_c. Nothing but local files is used (it
+// passes inside `unshare -n`, with no network at all). yum and tdnf are not
+// packaged in Debian: they are tested against recorded outputs only
+// (pkgmgr_test.go, parse_test.go).
 func TestRealDnfZypper(t *testing.T) {
 	pkgdbtest.RequireRepoTools(t)
 	old := lockRetryEvery
