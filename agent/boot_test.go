@@ -179,6 +179,22 @@ func TestBootConsoleProbe(t *testing.T) {
 	}
 }
 
+// cloudInitNetplan is netplan as cloud-init writes it on Azure.
+const cloudInitNetplan = `# This file is generated from information provided by the datasource.  Changes
+# to it will not persist across an instance reboot.  To disable cloud-init's
+# network configuration capabilities, write a file
+# /etc/cloud/cloud.cfg.d/99-disable-network-config.cfg with the following:
+# network: {config: disabled}
+network:
+    ethernets:
+        eth0:
+            dhcp4: true
+            match:
+                macaddress: 00:22:48:1e:2b:3c
+            set-name: eth0
+    version: 2
+`
+
 func TestNetworkDHCPProbeLinux(t *testing.T) {
 	for _, tc := range []struct {
 		desc   string
@@ -194,6 +210,12 @@ func TestNetworkDHCPProbeLinux(t *testing.T) {
 			StatusFail, "ens192 has a static address 10.20.30.40/24 (ifupdown", "iface ens192 inet dhcp"},
 		{"ifcfg static eth0 beside a DHCP ens224", map[string]string{"etc/sysconfig/network-scripts/ifcfg-eth0": "DEVICE=eth0\nBOOTPROTO=none\nIPADDR=192.168.1.50\nPREFIX=24\n",
 			"etc/sysconfig/network-scripts/ifcfg-ens224": "DEVICE=ens224\nBOOTPROTO=dhcp\n"}, StatusFail, "eth0 has a static address 192.168.1.50/24", "BOOTPROTO=dhcp"},
+		{"cloud-init's netplan bound to a MAC, cloud-init installed", map[string]string{"etc/netplan/50-cloud-init.yaml": cloudInitNetplan, "usr/bin/cloud-init": "#!/usr/bin/python3"},
+			StatusPass, "cloud-init wrote it", ""},
+		{"cloud-init's netplan bound to a MAC, cloud-init removed", map[string]string{"etc/netplan/50-cloud-init.yaml": cloudInitNetplan},
+			StatusWarn, "only for the NIC with MAC address 00:22:48:1e:2b:3c", "match: macaddress"},
+		{"RHEL ifcfg bound to a MAC by HWADDR", map[string]string{"etc/sysconfig/network-scripts/ifcfg-eth0": "TYPE=Ethernet\nBOOTPROTO=dhcp\nNAME=eth0\nDEVICE=eth0\nONBOOT=yes\nHWADDR=00:50:56:8A:1B:2C\n"},
+			StatusWarn, "only for the NIC with MAC address 00:50:56:8a:1b:2c", "HWADDR="},
 		{"DHCP on a VMware name only", map[string]string{"etc/network/interfaces": "allow-hotplug ens192\niface ens192 inet dhcp\n"}, StatusWarn, "no configuration applies to eth0", "eth0"},
 		{"networkd match-all DHCP with MAC bindings", map[string]string{"etc/systemd/network/99-dhcp-en.network": "[Match]\nName=e*\n\n[Network]\nDHCP=yes\n",
 			"etc/systemd/system/multi-user.target.wants/systemd-networkd.service": "[Unit]\n",

@@ -74,6 +74,14 @@ func networkDHCPProbe(ctx context.Context, t *Target) Check {
 				Message: fmt.Sprintf("%s is configured for DHCP (%s), but no configuration applies to %s, the name Azure's NIC gets%s", name, where, azureNIC, problems),
 				Fix:     fmt.Sprintf("configure %s for DHCP as well (or match the interface by driver hv_netvsc) in %s", azureNIC, t.Root.Join(primary.File))})
 		}
+		if primary.MAC != "" {
+			if c.CloudInitInstalled && c.CloudInitFile(t.Root, primary) {
+				return withBindings(Check{Status: StatusPass, Message: fmt.Sprintf("%s gets its address by DHCP (%s); the file is bound to MAC %s, but cloud-init wrote it and writes it again for Azure's NIC%s", name, where, primary.MAC, problems)})
+			}
+			return withBindings(Check{Status: StatusWarn,
+				Message: fmt.Sprintf("%s is configured for DHCP (%s), but only for the NIC with MAC address %s: Azure's NIC has another one, so this configuration will not apply%s", name, where, primary.MAC, problems),
+				Fix:     fmt.Sprintf("remove the MAC binding (%s) from %s, so the configuration applies by name", macKey(primary.System), t.Root.Join(primary.File))})
+		}
 		return withBindings(Check{Status: StatusPass, Message: fmt.Sprintf("%s gets its address by DHCP (%s)%s", name, where, problems)})
 	case netcfg.Static:
 		return withBindings(Check{Status: StatusFail,
@@ -105,4 +113,19 @@ func dhcpFix(t *Target, i netcfg.Iface) string {
 		return fmt.Sprintf("in %s set DHCP=ipv4 under [Network] and remove Address= and Gateway=", f)
 	}
 	return "configure " + i.Name + " for DHCP"
+}
+
+// macKey names where each system binds a configuration to a MAC address.
+func macKey(s netcfg.System) string {
+	switch s {
+	case netcfg.Netplan:
+		return "match: macaddress"
+	case netcfg.NetworkManager:
+		return "mac-address under [ethernet]"
+	case netcfg.Ifcfg:
+		return "HWADDR="
+	case netcfg.Networkd:
+		return "MACAddress= under [Match]"
+	}
+	return "the MAC address"
 }

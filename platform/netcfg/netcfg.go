@@ -46,6 +46,10 @@ type Iface struct {
 	// NetworkManager profile bound to no interface).
 	Name   string
 	Method Method
+	// MAC is the hardware address the configuration is bound to, if any
+	// (netplan match: macaddress, NetworkManager mac-address, networkd
+	// MACAddress=, ifcfg HWADDR): it applies only to the NIC with it.
+	MAC string
 	// Addresses are the static IPv4 addresses configured, if any.
 	Addresses []string
 	System    System
@@ -89,6 +93,27 @@ type Config struct {
 	// there: with no profile for an interface it brings wired interfaces
 	// up with DHCP by default.
 	NetworkManagerInstalled bool
+	// CloudInitInstalled is true when cloud-init is there: on Azure it
+	// writes the network configuration it generated (its netplan
+	// 50-cloud-init.yaml, ifcfg or networkd files) again at first boot.
+	CloudInitInstalled bool
+}
+
+// CloudInitFile reports whether i's file is one cloud-init generated
+// (it says so in its first comment lines, or is netplan's 50-cloud-init.yaml).
+func (c Config) CloudInitFile(root fsroot.Root, i Iface) bool {
+	if strings.HasSuffix(i.File, "/50-cloud-init.yaml") {
+		return true
+	}
+	b, err := root.ReadFile(i.File, maxFile)
+	if err != nil {
+		return false
+	}
+	head := string(b)
+	if len(head) > 512 {
+		head = head[:512]
+	}
+	return strings.Contains(head, "cloud-init") || strings.Contains(head, "generated from information provided by the datasource")
 }
 
 // maxFile caps one configuration file.
@@ -174,6 +199,7 @@ func Read(root fsroot.Root) Config {
 			c.NetworkManagerInstalled = true
 		}
 	}
+	c.CloudInitInstalled = root.Exists("/usr/bin/cloud-init")
 	return c
 }
 

@@ -103,6 +103,23 @@ func TestRead(t *testing.T) {
 	}
 }
 
+func TestMACBindings(t *testing.T) {
+	c := Read(root(t, map[string]string{
+		"etc/netplan/50-cloud-init.yaml":                                      "netplan-cloud-init.yaml",
+		"etc/sysconfig/network-scripts/ifcfg-eth1":                            "=DEVICE=eth1\nBOOTPROTO=dhcp\nHWADDR=00:50:56:8A:1B:2C\n",
+		"etc/NetworkManager/system-connections/x.nmconnection":                "=[connection]\ntype=ethernet\n[ethernet]\nmac-address=00:15:5D:01:02:03\n",
+		"etc/systemd/network/10-mac.network":                                  "=[Match]\nMACAddress=52:54:00:AA:BB:CC\n[Network]\nDHCP=yes\n",
+		"etc/systemd/system/multi-user.target.wants/systemd-networkd.service": "=x",
+	}))
+	var got []string
+	for _, i := range c.Ifaces {
+		got = append(got, i.Name+"="+i.MAC)
+	}
+	if want := "eth0=00:22:48:1e:2b:3c =00:15:5d:01:02:03 eth1=00:50:56:8a:1b:2c *=52:54:00:aa:bb:cc"; strings.Join(got, " ") != want {
+		t.Errorf("MACs %q, want %q", strings.Join(got, " "), want)
+	}
+}
+
 func TestReadProblemsAndBindings(t *testing.T) {
 	c := Read(root(t, map[string]string{
 		"etc/netplan/01-bad.yaml":                  "=network: [unclosed",

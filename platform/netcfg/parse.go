@@ -65,6 +65,9 @@ func NetplanIfaces(docs []map[string]any, files []string) []Iface {
 			} else {
 				i.Name = "*"
 			}
+			if mac, ok := m["macaddress"].(string); ok {
+				i.MAC = strings.ToLower(mac)
+			}
 		}
 		if n, ok := dev["set-name"].(string); ok {
 			i.Name = n
@@ -238,6 +241,9 @@ func ParseNMKeyfile(data []byte) (Iface, bool) {
 	}
 	i := Iface{System: NetworkManager, Method: DHCP}
 	i.Name, _ = get(conn, "interface-name")
+	if mac, _ := get(s["ethernet"], "mac-address"); mac != "" {
+		i.MAC = strings.ToLower(mac)
+	}
 	ip4 := s["ipv4"]
 	method, _ := get(ip4, "method")
 	for _, kv := range ip4 {
@@ -267,6 +273,7 @@ func ParseIfcfg(data []byte, name string) Iface {
 	if d := v["DEVICE"]; d != "" {
 		i.Name = d
 	}
+	i.MAC = strings.ToLower(v["HWADDR"])
 	for _, k := range []string{"IPADDR", "IPADDR0", "IPADDR_0"} {
 		if a := v[k]; a != "" {
 			if p := v["PREFIX"]; p != "" && !strings.Contains(a, "/") {
@@ -312,6 +319,9 @@ func ParseNetworkd(data []byte) (Iface, bool) {
 		}
 	}
 	i.Name = strings.Join(names, " ")
+	if mac, _ := get(match, "MACAddress"); mac != "" {
+		i.MAC = strings.ToLower(strings.Fields(mac)[0])
+	}
 	if i.Name == "" {
 		i.Name = "*"
 	}
