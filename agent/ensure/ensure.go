@@ -477,7 +477,11 @@ func (o *Options) sourceReady(ctx context.Context, res *Result, rep *agent.Repor
 		res.end("failed", ExitNotReady, "%s cannot install %s: %v", inst.Name(), pkg, err)
 		return false
 	case cand == "":
-		res.pre("source", StepPass, "%s: the version is known once installed (%s)", inst.Name(), strings.Join(inst.Commands(pkg)[:1], ""))
+		first := "its source"
+		if c := inst.Commands(pkg); len(c) > 0 {
+			first = c[0]
+		}
+		res.pre("source", StepPass, "%s: the version is known once installed (%s)", inst.Name(), first)
 		return true
 	}
 	up, err := pkgdb.Upstream(cand)

@@ -40,10 +40,10 @@ func checkInfo(fi os.FileInfo, uid int) error {
 		return fmt.Errorf("cannot read its owner")
 	}
 	if int(st.Uid) != uid {
-		return fmt.Errorf("it is owned by uid %d, not %d: remove it (agentkeeper makes it again)", st.Uid, uid)
+		return fmt.Errorf("it is owned by uid %d, not %d: check what is in it, then chown it to %d (or remove it: agentkeeper makes it again)", st.Uid, uid, uid)
 	}
 	if fi.Mode().Perm()&0o022 != 0 {
-		return fmt.Errorf("it is writable by group or others (mode %04o): chmod 0700 it or remove it", fi.Mode().Perm())
+		return fmt.Errorf("it is writable by group or others (mode %04o): check what is in it, then chmod 0700 it (or remove it: agentkeeper makes it again)", fi.Mode().Perm())
 	}
 	return nil
 }

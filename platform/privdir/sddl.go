@@ -192,7 +192,7 @@ func checkSDDL(s string, trusted ...string) error {
 		return fmt.Errorf("its owner cannot be read")
 	}
 	if !isTrusted(d.owner) {
-		return fmt.Errorf("it is owned by %s, not SYSTEM or Administrators: remove it (agentkeeper makes it again)", d.owner)
+		return fmt.Errorf("it is owned by %s, not SYSTEM or Administrators: check what is in it, then, as Administrator, make Administrators its owner and give only SYSTEM and Administrators access (icacls DIR /setowner *S-1-5-32-544, icacls DIR /inheritance:r /grant:r *S-1-5-18:(OI)(CI)F *S-1-5-32-544:(OI)(CI)F, and /remove any other account), or remove it: agentkeeper makes it again", d.owner)
 	}
 	if !d.hasDACL || d.nullDACL {
 		return fmt.Errorf("it has no ACL (everyone may write it)")
@@ -202,7 +202,7 @@ func checkSDDL(s string, trusted ...string) error {
 			continue // deny entries only take away; inherit-only ones do not apply to it
 		}
 		if a.mask&sddlWriteMask != 0 && !isTrusted(a.sid) && !strings.EqualFold(a.sid, d.owner) && a.sid != "CO" {
-			return fmt.Errorf("its ACL lets %s write it: remove it (agentkeeper makes it again)", a.sid)
+			return fmt.Errorf("its ACL lets %s write it: check what is in it, then, as Administrator, make Administrators its owner and give only SYSTEM and Administrators access (icacls DIR /setowner *S-1-5-32-544, icacls DIR /inheritance:r /grant:r *S-1-5-18:(OI)(CI)F *S-1-5-32-544:(OI)(CI)F, and /remove any other account), or remove it: agentkeeper makes it again", a.sid)
 		}
 	}
 	return nil
