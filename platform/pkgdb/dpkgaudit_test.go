@@ -1,6 +1,7 @@
 package pkgdb
 
 import (
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -88,10 +89,10 @@ func TestDpkgJournal(t *testing.T) {
 	}
 	t.Run("garbage in the journal is an error naming the file", func(t *testing.T) {
 		root := writeRoot(t, map[string]string{"var/lib/dpkg/status": status, "var/lib/dpkg/updates/0000": "\x00garbage"})
-		if _, _, err := Dpkg(root, "waagent"); err == nil || !strings.Contains(err.Error(), "updates/0000") {
+		if _, _, err := Dpkg(root, "waagent"); err == nil || !strings.Contains(err.Error(), filepath.Join("updates", "0000")) {
 			t.Errorf("Dpkg err = %v", err)
 		}
-		if _, err := AuditDpkg(root); err == nil || !strings.Contains(err.Error(), "updates/0000") {
+		if _, err := AuditDpkg(root); err == nil || !strings.Contains(err.Error(), filepath.Join("updates", "0000")) {
 			t.Errorf("AuditDpkg err = %v", err)
 		}
 	})
