@@ -19,6 +19,7 @@ declare -A need=(
   [flock]=util-linux
   [dpkg-deb]=dpkg
   [dpkg-scanpackages]=dpkg-dev
+  [systemd-analyze]=systemd
   [openssl]=openssl
   [osslsigncode]=osslsigncode
   [zstd]=zstd

@@ -127,10 +127,26 @@ func withoutSystemd(root fsroot.Root, action string, out io.Writer) error {
 		action, why, unit, files)}
 }
 
+// Uninstall removes the unit's stop drop-in, then the service.
+func (h svcHandle) Uninstall() error {
+	if linuxUnit() {
+		if err := removeStopDropIn(systemdEtc, serviceName+".service"); err != nil {
+			return fmt.Errorf("remove the unit's stop drop-in: %w", err)
+		}
+	}
+	return h.Service.Uninstall()
+}
+
 // svcHandle adds the platform's post-install step to a kardianos service.
 type svcHandle struct{ service.Service }
 
 func (h svcHandle) Install() error {
+	if linuxUnit() {
+		// Before the unit, so that kardianos' daemon-reload reads both.
+		if err := writeStopDropIn(systemdEtc, serviceName+".service"); err != nil {
+			return fmt.Errorf("write the unit's stop drop-in: %w", err)
+		}
+	}
 	if err := h.Service.Install(); err != nil {
 		return err
 	}
