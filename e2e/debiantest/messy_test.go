@@ -7,7 +7,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/agentkeeper/agentkeeper/platform/pkgdb/pkgdbtest"
 )
@@ -210,5 +212,85 @@ func TestEnsureBadUpdateWithoutOldVersion(t *testing.T) {
 	}
 	if got, want := dpkgWaagent(t, root), "2.10.0.8-1 install ok half-configured"; got != want {
 		t.Errorf("dpkg says waagent is %q, want %q", got, want)
+	}
+}
+
+// agentkeeper killed (SIGKILL) while apt-get installs the agent: the package
+// manager runs in a process group of its own and goes on; the next ensure
+// waits for its lock and defers; once it is done, ensure finishes the job
+// (enables the unit) with nothing to repair.
+func TestEnsureKilledDuringInstall(t *testing.T) {
+	t.Parallel()
+	root := unpack(t, rootBase)
+	lock := lockEnv(t)
+	slow := pkgdbtest.BuildDeb(t, "waagent", "2.9.1.1-1agentkeeper",
+		"if [ -e /run/agentkeeper-hold ]; then echo started > /run/agentkeeper-postinst; read line < /run/agentkeeper-hold.fifo; fi\nmkdir -p /lib/systemd/system\nprintf '[Service]\\nExecStart=/usr/sbin/waagent -daemon\\n[Install]\\nWantedBy=multi-user.target\\n' > /lib/systemd/system/walinuxagent.service")
+	localAptRepo(t, root, slow)
+	if err := os.WriteFile(filepath.Join(root, "run/agentkeeper-hold"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(root, "run/agentkeeper-hold.fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	release := func() {
+		os.Remove(filepath.Join(root, "run/agentkeeper-hold"))
+		if fh, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+			fh.WriteString("go\n")
+			fh.Close()
+		}
+	}
+	t.Cleanup(release)
+
+	first := exec.Command(binPath, "ensure", "--root", root, "--json")
+	first.Env = append(cleanEnv(), lock)
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	started := filepath.Join(root, "run/agentkeeper-postinst")
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		if _, err := os.Stat(started); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			first.Process.Kill()
+			first.Wait()
+			t.Fatal("the postinst did not start within 2 minutes")
+		}
+	}
+	if err := first.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	first.Wait()
+	t.Log("agentkeeper killed (SIGKILL) while the agent's postinst runs")
+
+	// apt-get and dpkg go on (the postinst is still waiting): the next
+	// ensure meets their lock, waits install.lock_timeout and defers.
+	r := runEnsure(t, lock, root, nil, "AGENTKEEPER_INSTALL_LOCK_TIMEOUT=3s")
+	wantEnsure(t, r, 75, "deferred", "")
+	t.Logf("second ensure: %s", r.res.Message)
+	if !strings.Contains(r.res.Message, "lock") || strings.Contains(r.res.Message, "agentkeeper.lock") {
+		t.Errorf("deferred for %q, want the package manager's lock (the killed run's own lock is gone with it)", r.res.Message)
+	}
+	if got := dpkgWaagent(t, root); got != "2.9.1.1-1agentkeeper install ok half-configured" {
+		t.Errorf("while the orphaned dpkg runs, dpkg says waagent is %q, want it half-configured", got)
+	}
+
+	release()
+	// The orphaned apt-get finishes by itself.
+	for deadline := time.Now().Add(2 * time.Minute); dpkgWaagent(t, root) != "2.9.1.1-1agentkeeper install ok installed"; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the orphaned dpkg did not finish: waagent is %q", dpkgWaagent(t, root))
+		}
+	}
+	r = runEnsure(t, lock, root, nil)
+	if _, ok := findStep(r.res.Actions, "repair"); ok {
+		t.Errorf("the next ensure repaired something: %+v", r.res.Actions)
+	}
+	if s, ok := findStep(r.res.Actions, "enable"); !ok || s.Status != "pass" {
+		t.Errorf("action enable = %+v (found %v), want the unit the killed run did not get to enabled\n%s", s, ok, r.dump())
+	}
+	if _, err := os.Lstat(filepath.Join(root, wantsLink)); err != nil {
+		t.Errorf("the unit is not enabled in the image: %v", err)
 	}
 }
