@@ -80,7 +80,7 @@ func TestBootHyperVProbe(t *testing.T) {
 		{desc: "initramfs-tools image without them", files: base(map[string]string{"boot/initrd.img-" + kv: initrd(t, "conf/initramfs.conf", mod+"hv/hv_vmbus.ko"),
 			"usr/sbin/dracut": "x"}),
 			status: StatusFail, msg: []string{"hv_storvsc, hv_netvsc missing from the initramfs", "zstd, 2 entries", "disk and NIC"},
-			fix: []string{"/etc/initramfs-tools/modules", "chroot ", "update-initramfs -u -k " + kv}},
+			fix: []string{filepath.FromSlash("/etc/initramfs-tools/modules"), "chroot ", "update-initramfs -u -k " + kv}},
 		{desc: "dracut image without them", files: base(map[string]string{"boot/initrd.img-" + kv: initrd(t, "usr/lib/dracut/build-parameter.txt"),
 			"usr/sbin/update-initramfs": "x"}),
 			status: StatusFail, msg: []string{"hv_vmbus, hv_storvsc, hv_netvsc missing"},

@@ -3,6 +3,7 @@ package initramfs
 import (
 	"bytes"
 	"os/exec"
+	"runtime"
 	"testing"
 
 	"github.com/cavaliergopher/cpio"
@@ -108,6 +109,11 @@ func compress(t testing.TB, c Compression, data []byte) []byte {
 // tool runs a real compressor as mkinitramfs and dracut do, data on stdin.
 func tool(t testing.TB, data []byte, argv ...string) []byte {
 	t.Helper()
+	if runtime.GOOS == "windows" {
+		// The Windows build of these tests runs under Wine, where Debian's
+		// compressors do not exist; make unit runs the same tests natively.
+		t.Skipf("%s: the real compressors are Linux tools (these tests run in make unit)", argv[0])
+	}
 	if _, err := exec.LookPath(argv[0]); err != nil {
 		t.Fatalf("%s not found (scripts/deps.sh installs it): %v", argv[0], err)
 	}
