@@ -79,7 +79,7 @@ inroot() { # inroot ROOT CMD...
 
 # Ansible's modules need Python on the target: the minbase root has none.
 python_root() {
-	bash e2e/debian/mkroot.sh unpack base "$work/pyroot" &&
+	fresh_root base "$work/pyroot" &&
 		inroot "$work/pyroot" apt-get update -q >"$work/pyroot.log" 2>&1 &&
 		inroot "$work/pyroot" apt-get install -y -q --no-install-recommends python3 >>"$work/pyroot.log" 2>&1 ||
 		{ tail -20 "$work/pyroot.log"; return 1; }

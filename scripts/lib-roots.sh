@@ -10,6 +10,7 @@
 #   source "$(dirname -- "${BASH_SOURCE[0]}")/lib-roots.sh"
 #   roots_start "unpacking a root, chroot" dpkg tar chroot   # cd, root, tools, $arch
 #   roots_work                                               # $work, cleanup trap, $t_all
+#   fresh_root base "$work/root"                             # a fresh writable Debian 12 root
 #   step "what it checks" CMD ARGS...
 #   roots_passed
 
@@ -31,6 +32,7 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 # root (WHY says what for) with every TOOL on PATH; set arch (amd64 or arm64).
 roots_start() {
 	cd "$(dirname -- "${BASH_SOURCE[0]}")/.." || die "cannot cd to the repository"
+	mkroot="$PWD/e2e/debian/mkroot.sh"
 	[ "$(id -u)" -eq 0 ] || die "must run as root ($1)"
 	shift
 	local tool
@@ -49,17 +51,26 @@ roots_python() {
 }
 
 # roots_work: make the work directory $work (under TMPDIR), deleted on exit
-# with the lock holder stopped; start the clock for roots_passed.
+# with the lock holder stopped and the roots in it unmounted; start the clock
+# for roots_passed. This script owns the overlays of fresh_root
+# (MKROOT_OWNER): killed, the next mkroot.sh overlay unmounts them.
 roots_work() {
 	work=$(mktemp -d "${TMPDIR:-/tmp}/$roots_name.XXXXXX")
 	holder=""
+	export MKROOT_OWNER=$$
 	trap roots_cleanup EXIT
 	t_all=$(now)
 }
 roots_cleanup() {
 	if [ -n "$holder" ]; then kill "$holder" 2>/dev/null || true; wait "$holder" 2>/dev/null || true; fi
-	# Nothing is mounted in the roots: a plain delete on this file system.
-	rm -rf --one-file-system "$work"
+	bash "$mkroot" drop "$work" || rm -rf --one-file-system "$work"
+}
+
+# fresh_root NAME DEST: a fresh writable copy of mkroot.sh's cached root NAME
+# at DEST (below $work): an overlay over its pristine unpacked copy, or the
+# tarball unpacked where overlayfs will not mount (mkroot.sh says so).
+fresh_root() {
+	bash "$mkroot" overlay "$1" "$2"
 }
 
 # step NAME CMD ARGS...: run CMD; fail with NAME unless it exits 0, else

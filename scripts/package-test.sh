@@ -3,7 +3,7 @@
 #
 #   1. builds two packages for this machine's architecture with
 #      scripts/package.sh (versions 0.0.1 and 0.0.2) into a work directory;
-#   2. installs 0.0.1 into a fresh root (e2e/debian/mkroot.sh unpack base)
+#   2. installs 0.0.1 into a fresh root (e2e/debian/mkroot.sh overlay base)
 #      with `chroot ROOT dpkg -i`: the binary, the config, the unit and its
 #      multi-user.target.wants link are there, and `agentkeeper check --json`
 #      inside the root prints a report (exit 0 or 1: the root has no agent);
@@ -159,7 +159,7 @@ check_purged() {
 
 step "build 0.0.1 and 0.0.2 ($arch)" eval 'build 0.0.1 "$work/old" && build 0.0.2 "$work/new"'
 step "rpm -qp: metadata, files, docs, config, scripts" check_rpm "$work/new/agentkeeper-0.0.2-1.$(rpm_arch).rpm" 0.0.2
-step "fresh Debian 12 root" bash e2e/debian/mkroot.sh unpack base "$root"
+step "fresh Debian 12 root" fresh_root base "$root"
 step "dpkg -i 0.0.1" dpkg_i "$work/old/agentkeeper_0.0.1-1_$arch.deb"
 step "installed: binary, conffile, unit, link, docs" check_installed 0.0.1
 step "chroot agentkeeper check --json" check_runs

@@ -95,7 +95,7 @@ pwsh_parse() {
 step "bash -n provision-linux.sh" bash -n packaging/packer/provision-linux.sh
 step "build the .deb ($arch) with scripts/package.sh" build
 deb=$(ls "$work"/dist/agentkeeper_*_"$arch".deb)
-step "two fresh Debian 12 roots" eval 'bash e2e/debian/mkroot.sh unpack base "$work/r1" && bash e2e/debian/mkroot.sh unpack base "$work/r2"'
+step "two fresh Debian 12 roots" eval 'fresh_root base "$work/r1" && fresh_root base "$work/r2"'
 
 # 1. ready
 step "1 provision-linux.sh in the root: exit 0" provision ready "$work/r1" 0

@@ -7,7 +7,7 @@
 #
 #   bench-ensure.sh [-n RUNS] [BINARY]
 #
-# Each run unpacks a fresh Debian 12 minbase root (mkroot.sh, not timed) and
+# Each run gets a fresh Debian 12 minbase root (mkroot.sh overlay, not timed) and
 # times one command; (a) and (b) alternate, RUNS times each (default 3, or
 # $BENCH_RUNS), after one untimed warm-up of (a) so both find the mirror warm.
 # BINARY defaults to $AGENTKEEPER_BIN. Prints the medians and ensure's
@@ -28,14 +28,15 @@ parse_args "$@"
 require_root_bash5 "unpacking a root-owned image, chroot"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/agentkeeper-bench-ensure.XXXXXX")"
-trap 'rm -rf --one-file-system "$work"' EXIT
+export MKROOT_OWNER=$$
+trap '"$here/mkroot.sh" drop "$work"' EXIT
 # Build the cache first (if missing) so no run pays for it.
 "$here/mkroot.sh" build base
 
 # fresh: a new, untimed minbase root at $work/root.
 fresh() {
-	rm -rf --one-file-system "$work/root"
-	"$here/mkroot.sh" unpack base "$work/root" 2>/dev/null
+	"$here/mkroot.sh" drop "$work/root"
+	"$here/mkroot.sh" overlay base "$work/root" 2>/dev/null
 }
 
 # The same clean, non-interactive environment for both: no AGENTKEEPER_*

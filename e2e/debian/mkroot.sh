@@ -5,6 +5,12 @@
 #   mkroot.sh [--force] build [base|waagent|kernel|i386|netcfg|all]   build what is missing (default: all)
 #   mkroot.sh unpack NAME DEST                     extract NAME (base|waagent|kernel|i386|netcfg) into DEST,
 #                                                  building it first when missing
+#   mkroot.sh overlay NAME DEST                    mount a fresh writable copy of NAME on DEST: an
+#                                                  overlay over NAME's pristine unpacked root (see
+#                                                  below) in milliseconds, or, when overlayfs cannot
+#                                                  be mounted, an unpack into DEST (said on stderr)
+#   mkroot.sh drop DIR                             unmount what is mounted at or below DIR (overlays
+#                                                  of `overlay` with their upper layers), delete DIR
 #   mkroot.sh path NAME                            print the tarball's path
 #
 # Tarballs live in ${AGENTKEEPER_CACHE:-$HOME/.cache/agentkeeper}/debian/, each with
@@ -20,6 +26,14 @@
 #                network-manager), so tests can have the real tools write the files
 #   i386.tar     debootstrap --arch=i386 --variant=minbase bookworm + the real `waagent`:
 #                a real 32-bit OS with a real agent (it runs natively on an amd64 kernel)
+#
+# Next to them, pristine/NAME.KEY-MTIME-SIZE is NAME's tarball unpacked once (KEY from
+# NAME.tar.key, MTIME and SIZE of the tarball, so a rebuilt tarball gets a new one; a
+# .ok file next to it says the unpack finished), the read-only lower layer of every
+# overlay: nothing writes into it. overlays/OWNER/ holds the upper and work layers,
+# OWNER being the process that asked for them ($MKROOT_OWNER, default the caller, as
+# PID-STARTTIME); each `overlay` first unmounts and deletes those of owners that are
+# gone (a killed run), so they never pile up or pin an old pristine root.
 #
 # The Debian mirror is read at run time from this machine's apt configuration
 # (AGENTKEEPER_DEBIAN_MIRROR overrides it). Needs root. Builds are serialised with
@@ -45,7 +59,7 @@ note() {
 }
 
 usage() {
-	sed -n '2,17s/^# \{0,1\}//p' "$0" >&2
+	sed -n '2,14s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
 
@@ -354,28 +368,225 @@ unpack_into() {
 	tar --numeric-owner --xattrs --xattrs-include='*' --acls -p -C "$dest" -xf "$(tarball "$name")"
 }
 
-# ensure NAME: build NAME (and what it starts from) when missing or forced.
-ensure() {
-	local name="$1" t0
-	[ "$force" -eq 0 ] && current "$name" && return 0
-	need_root
+# take_lock: hold the cache's lock (fd 9) that serialises builds and unpacks.
+take_lock() {
 	mkdir -p "$cache"
 	exec 9>"$cache/.lock"
 	if ! flock -n 9; then
 		note "waiting for another build (lock $cache/.lock)"
 		flock -w 1800 9 || die "timed out waiting for $cache/.lock"
 	fi
-	# Another run may have built it while we waited.
-	if [ "$force" -eq 0 ] && current "$name"; then
-		exec 9>&-
-		return 0
-	fi
-	# Leftovers of killed runs: safe to remove, we hold the lock.
+}
+
+# remove_leftovers: delete what killed builds left behind. Only with the lock.
+remove_leftovers() {
 	local old
 	for old in "$cache"/build.* "$cache"/*.tar.tmp.* "$cache"/*.key.tmp.*; do
 		[ -e "$old" ] || continue
 		if [ -d "$old" ]; then remove_tree "$old"; else rm -f "$old"; fi
 	done
+}
+
+# mounts: one line per mount, "MOUNTPOINT FSTYPE SUPEROPTIONS", spelled as
+# /proc/self/mountinfo spells them (a space is \040, see mi_escape).
+mounts() {
+	awk '{ for (i = 7; i <= NF && $i != "-"; i++) ; print $5, $(i + 1), $(i + 3) }' /proc/self/mountinfo
+}
+
+# mi_escape PATH: PATH as mountinfo spells it.
+mi_escape() {
+	local s="$1"
+	s="${s//\\/\\134}"
+	s="${s// /\\040}"
+	s="${s//$'\t'/\\011}"
+	s="${s//$'\n'/\\012}"
+	printf '%s' "$s"
+}
+
+# in_use_as_lower DIR: some overlay mounted anywhere has DIR as its lower layer.
+in_use_as_lower() {
+	local want mp fs opts
+	want="lowerdir=$(mi_escape "$1")"
+	while read -r mp fs opts; do
+		[ "$fs" = overlay ] || continue
+		case ",$opts," in *",$want,"* | *",$want:"*) return 0 ;; esac
+	done < <(mounts)
+	return 1
+}
+
+# pristine NAME: print the directory of NAME's tarball unpacked once (see the
+# top of this file), unpacking it first when it is not there yet. Older ones
+# of NAME are deleted unless an overlay still uses them.
+pristine() {
+	local name="$1" t id dir old
+	t="$(tarball "$name")"
+	id="$(cat "$t.key")-$(stat -c '%Y-%s' "$t")" || die "cannot read $t and its key"
+	dir="$cache/pristine/$name.$id"
+	if [ -f "$dir.ok" ]; then
+		printf '%s\n' "$dir"
+		return 0
+	fi
+	take_lock
+	if [ ! -f "$dir.ok" ]; then
+		remove_leftovers
+		workdir="$(mktemp -d "$cache/build.XXXXXX")"
+		trap cleanup EXIT
+		trap 'exit 130' INT
+		trap 'exit 143' TERM
+		local t0
+		t0="$(now)"
+		unpack_into "$name" "$workdir/root" || die "unpack $t into $workdir/root failed"
+		mkdir -p "$cache/pristine"
+		[ ! -e "$dir" ] || remove_tree "$dir"
+		mv "$workdir/root" "$dir"
+		sync -f "$dir"
+		: >"$dir.ok"
+		remove_tree "$workdir"
+		workdir=""
+		note "$(printf '%-34s %6s s' "unpacked pristine $name root once" "$(elapsed "$t0" "$(now)")") ($dir)"
+		for old in "$cache/pristine/$name".*; do
+			[ -d "$old" ] && [ "$old" != "$dir" ] || continue
+			if in_use_as_lower "$old"; then
+				note "keeping the old $old: an overlay still uses it"
+				continue
+			fi
+			rm -f "$old.ok"
+			remove_tree "$old"
+		done
+	fi
+	exec 9>&-
+	printf '%s\n' "$dir"
+}
+
+# starttime PID: the start time of process PID (field 22 of /proc/PID/stat),
+# which tells it apart from a later process with the same PID.
+starttime() {
+	local s
+	s="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+	s="${s##*) }"
+	# shellcheck disable=SC2086 # split the fields on purpose
+	set -- $s
+	printf '%s\n' "${20}"
+}
+
+# drop_stale_overlays: unmount and delete the overlays of owners that are gone.
+drop_stale_overlays() {
+	local o pid st
+	for o in "$cache"/overlays/*-*; do
+		[ -d "$o" ] || continue
+		pid="${o##*/}"
+		st="${pid#*-}"
+		pid="${pid%%-*}"
+		[ "$(starttime "$pid" 2>/dev/null)" = "$st" ] && continue
+		unmount_overlays_of "$o"
+		rm -rf --one-file-system "$o" 2>/dev/null || true
+	done
+}
+
+# unmount_overlays_of DIR: lazily unmount every overlay whose upper layer is below DIR.
+unmount_overlays_of() {
+	local want mp fs opts
+	want="upperdir=$(mi_escape "$1")/"
+	while read -r mp fs opts; do
+		[ "$fs" = overlay ] || continue
+		case ",$opts" in *",$want"*) umount -l "$(printf '%b' "$mp")" 2>/dev/null || true ;; esac
+	done < <(mounts)
+}
+
+# overlay NAME DEST: mount a fresh writable copy of NAME on DEST (created
+# empty when missing), or unpack NAME into DEST when overlayfs will not mount.
+overlay() {
+	local name="$1" dest="$2" lower owner st mine m t0 err opts src
+	t0="$(now)"
+	ensure "$name"
+	lower="$(pristine "$name")"
+	mkdir -p "$cache/overlays"
+	drop_stale_overlays
+	owner="${MKROOT_OWNER:-$PPID}"
+	st="$(starttime "$owner")" || die "MKROOT_OWNER=$owner: no such process"
+	mkdir -p "$dest"
+	[ -z "$(ls -A "$dest")" ] || die "$dest is not empty"
+	mine="$cache/overlays/$owner-$st"
+	mkdir -p "$mine"
+	m="$(mktemp -d "$mine/XXXXXX")"
+	mkdir "$m/upper" "$m/work"
+	err=""
+	case "$lower$m" in
+	*[,:\\[:space:]]*) err="the cache path $cache holds a comma, colon, backslash or space" ;;
+	esac
+	if [ -z "$err" ] && [ -n "${AGENTKEEPER_NO_OVERLAY:-}" ]; then
+		err="AGENTKEEPER_NO_OVERLAY is set"
+	fi
+	if [ -z "$err" ]; then
+		# redirect_dir=on: renaming a directory of the lower layer works as on a
+		# plain file system instead of failing with EXDEV.
+		opts="lowerdir=$lower,upperdir=$m/upper,workdir=$m/work"
+		# The source is the device of the file system holding the pristine
+		# root, where an unpacked copy would sit: tools that ask which device
+		# holds / (grub-probe in update-grub) get the answer they get there,
+		# not "overlay", which they cannot resolve.
+		src="$(findmnt -n -v -o SOURCE -T "$lower" 2>/dev/null)" || src=""
+		case "$src" in /dev/*) ;; *) src=overlay ;; esac
+		if err="$(mount -t overlay -o "redirect_dir=on,$opts" "$src" "$dest" 2>&1)" ||
+			err="$(mount -t overlay -o "$opts" "$src" "$dest" 2>&1)"; then
+			note "$(printf '%-34s %6s s' "overlay of $name on $dest" "$(elapsed "$t0" "$(now)")")"
+			return 0
+		fi
+	fi
+	rm -rf "$m"
+	note "cannot mount an overlay on $dest (${err//$'\n'/ }): unpacking $name.tar instead"
+	unpack_into "$name" "$dest"
+	note "$(printf '%-34s %6s s' "unpacked $name.tar into $dest" "$(elapsed "$t0" "$(now)")")"
+}
+
+# drop DIR: unmount what is mounted at or below DIR, deepest first (lazily:
+# a process still inside cannot keep it), delete the upper layers of the
+# overlays among them, then DIR itself without crossing mounts.
+drop() {
+	local dir="$1" mp fs opts up
+	local -a ups=() mps=()
+	[ -e "$dir" ] || return 0
+	dir="$(cd "$dir" && pwd -P)"
+	local d e
+	e="$(mi_escape "$dir")"
+	while read -r mp fs opts; do
+		case "$mp" in "$e" | "$e"/*) ;; *) continue ;; esac
+		mps+=("$mp")
+		[ "$fs" = overlay ] || continue
+		up="${opts#*upperdir=}"
+		[ "$up" != "$opts" ] || continue
+		up="$(printf '%b' "${up%%,*}")"
+		# Only what `overlay` made: $cache/overlays/OWNER/XXXXXX/upper.
+		case "$up" in "$cache"/overlays/*/*/upper) ups+=("${up%/upper}") ;; esac
+	done < <(mounts)
+	if [ "${#mps[@]}" -gt 0 ]; then
+		# Unmounting one may take others with it: errors count only when
+		# something stays mounted.
+		while read -r mp; do
+			umount -l "$(printf '%b' "$mp")" 2>/dev/null || true
+		done < <(printf '%s\n' "${mps[@]}" | sort -r)
+		while read -r mp fs opts; do
+			case "$mp" in "$e" | "$e"/*) die "cannot unmount $(printf '%b' "$mp"): still mounted" ;; esac
+		done < <(mounts)
+	fi
+	rm -rf --one-file-system "$dir"
+	for d in "${ups[@]}"; do
+		rm -rf --one-file-system "$d"
+	done
+}
+
+# ensure NAME: build NAME (and what it starts from) when missing or forced.
+ensure() {
+	local name="$1" t0
+	[ "$force" -eq 0 ] && current "$name" && return 0
+	need_root
+	take_lock
+	# Another run may have built it while we waited.
+	if [ "$force" -eq 0 ] && current "$name"; then
+		exec 9>&-
+		return 0
+	fi
+	remove_leftovers
 	workdir="$(mktemp -d "$cache/build.XXXXXX")"
 	log="$cache/build-$name.log"
 	: >"$log"
@@ -438,6 +649,17 @@ main() {
 		t0="$(now)"
 		unpack_into "$1" "$2"
 		note "$(printf '%-34s %6s s' "unpacked $1.tar into $2" "$(elapsed "$t0" "$(now)")")"
+		;;
+	overlay)
+		[ $# -eq 2 ] || usage
+		case "$1" in base | waagent | kernel | i386 | netcfg) ;; *) usage ;; esac
+		need_root
+		overlay "$1" "$2"
+		;;
+	drop)
+		[ $# -eq 1 ] || usage
+		need_root
+		drop "$1"
 		;;
 	path)
 		[ $# -eq 1 ] || usage

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/agentkeeper/agentkeeper/internal/debroot"
 )
 
 // Names of the cached roots built by mkroot.sh.
@@ -189,19 +191,14 @@ func findBinary() error {
 	return nil
 }
 
-// unpack extracts a fresh copy of a cached root into a temporary folder that
-// is removed when the test ends.
+// unpack gives the test a fresh writable copy of a cached root: an overlay
+// over its pristine unpacked copy (internal/debroot), unmounted and deleted
+// when the test ends; where overlayfs cannot be mounted, the tarball
+// unpacked, which the test log says.
 func unpack(t *testing.T, name string) string {
 	t.Helper()
 	setup(t)
-	dir := filepath.Join(t.TempDir(), name)
-	start := time.Now()
-	out, err := exec.Command("bash", mkroot, "unpack", name, dir).CombinedOutput()
-	if err != nil {
-		t.Fatalf("unpack %s.tar: %v\n%s", name, err, tail(out, 40))
-	}
-	t.Logf("unpacked %s.tar in %s", name, time.Since(start).Round(10*time.Millisecond))
-	return dir
+	return debroot.Copy(t, mkroot, name)
 }
 
 // runCheck runs `agentkeeper check --root ROOT --json` with extra environment

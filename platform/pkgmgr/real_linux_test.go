@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentkeeper/agentkeeper/internal/debroot"
 	"github.com/agentkeeper/agentkeeper/internal/testenv"
 	"github.com/agentkeeper/agentkeeper/platform/fsroot"
 	"github.com/agentkeeper/agentkeeper/platform/pkgdb"
@@ -22,9 +23,9 @@ type tLog struct{ t *testing.T }
 
 func (w tLog) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
 
-// TestRealDebianInstall installs Debian 12's real waagent package into an
-// unpacked Debian 12 root with apt-get run through chroot, from the
-// repositories the root's own sources.list names. It needs the base root
+// TestRealDebianInstall installs Debian 12's real waagent package into a
+// fresh Debian 12 root (an overlay, internal/debroot) with apt-get run
+// through chroot, from the repositories the root's own sources.list names. It needs the base root
 // tarball of e2e/debian/mkroot.sh (AGENTKEEPER_DEBIAN_BASE_TAR, e.g.
 // `bash e2e/debian/mkroot.sh path base`) and root privileges; with
 // AGENTKEEPER_E2E=1 a missing prerequisite fails the test instead of
@@ -43,22 +44,11 @@ func TestRealDebianInstall(t *testing.T) {
 	case os.Geteuid() != 0:
 		need("not running as root (unpacking the root and chroot need it)")
 	}
-	for _, tool := range []string{"tar", "chroot"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s not found: %v", tool, err)
-		}
+	if _, err := exec.LookPath("chroot"); err != nil {
+		t.Fatalf("chroot not found: %v", err)
 	}
 
-	dir := filepath.Join(t.TempDir(), "root")
-	t0 := time.Now()
-	unpack := run.Cmd{Argv: []string{"tar", "--numeric-owner", "-p", "--xattrs", "--xattrs-include=*", "--acls", "-C", dir, "-xf", tarball}}
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if res, err := (run.Exec{}).Run(context.Background(), unpack); err != nil || res.ExitCode != 0 {
-		t.Fatalf("%s: %v exit %d: %s", unpack, err, res.ExitCode, res.Tail(10))
-	}
-	t.Logf("unpacked base root in %s", time.Since(t0).Round(time.Millisecond))
+	dir := debroot.CopyTar(t, tarball)
 	root := fsroot.New(dir)
 	if p, found, err := pkgdb.Dpkg(root, "waagent"); err != nil || (found && p.Installed) {
 		t.Fatalf("base root should not hold waagent: %+v found=%v err=%v", p, found, err)

@@ -9,10 +9,14 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/agentkeeper/agentkeeper/internal/debroot"
 )
 
-// DebianBaseRoot unpacks the base root of e2e/debian/mkroot.sh (the tarball
-// AGENTKEEPER_DEBIAN_BASE_TAR names) into a temporary folder and returns it.
+// DebianBaseRoot returns a fresh writable copy of the base root of
+// e2e/debian/mkroot.sh (the tarball AGENTKEEPER_DEBIAN_BASE_TAR names) in a
+// temporary folder: an overlay over its pristine unpacked copy
+// (internal/debroot), gone when the test ends.
 // A missing tarball or running as another user than root fails the test
 // under AGENTKEEPER_E2E=1 (make unit) and skips it otherwise.
 func DebianBaseRoot(t *testing.T) string {
@@ -34,12 +38,7 @@ func DebianBaseRoot(t *testing.T) string {
 	if os.Geteuid() != 0 {
 		need("not running as root (unpacking the root and chroot need it)")
 	}
-	dir := filepath.Join(t.TempDir(), "root")
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	MustRun(t, "tar", "--numeric-owner", "-p", "--xattrs", "--xattrs-include=*", "--acls", "-C", dir, "-xf", tarball)
-	return dir
+	return debroot.CopyTar(t, tarball)
 }
 
 // BuildDeb builds a small architecture-independent .deb with dpkg-deb:
