@@ -147,7 +147,7 @@ func Inspect(ctx context.Context, o Options) *Report {
 	}
 	rep.Hostname = hostname(o.Root)
 
-	info, err := osinfo.Detect(o.Root)
+	info, err := osinfo.DetectLive(o.Root, o.live(), o.Registry)
 	if err != nil {
 		rep.Add(Check{ID: IDOSDetected, Status: StatusFail, Message: "cannot tell the operating system: " + err.Error(),
 			Fix: "make sure --root points at an operating system's root (it must hold etc/os-release or Windows/System32)"})

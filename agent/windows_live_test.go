@@ -26,6 +26,10 @@ import (
 func liveWindows(reg registry.Fake, versions map[string]string, services map[string]service.State) func(*Options) {
 	return func(o *Options) {
 		o.Live, o.NoNetwork = true, true
+		if _, ok := reg[`SOFTWARE\Microsoft\Windows NT\CurrentVersion`]; !ok {
+			reg[`SOFTWARE\Microsoft\Windows NT\CurrentVersion`] = map[string]any{"ProductName": "Windows Server 2022 Datacenter",
+				"InstallationType": "Server", "CurrentBuildNumber": "20348", "CurrentMajorVersionNumber": uint64(10), "CurrentMinorVersionNumber": uint64(0)}
+		}
 		o.Registry = reg
 		o.Processes = func() ([]proc.Process, error) { return nil, nil }
 		o.OnAzure = func(fsroot.Root) (bool, error) { return false, nil }
@@ -109,6 +113,9 @@ func TestWindowsLiveFileVersionAndServices(t *testing.T) {
 	r := inspectTree(t, files, liveWindows(registry.Fake{}, versions, agentServices))
 	wantCheck(t, r, IDAgentVersion, StatusPass, "product version of")
 	wantCheck(t, r, IDAgentService, StatusPass, "RdAgent and WindowsAzureGuestAgent")
+	if r.OS.Family != "windows" || r.OS.Name != "Windows Server 2022 Datacenter" || r.OS.Version != "10.0.20348" {
+		t.Errorf("os %+v, want Server 2022 10.0.20348 from the registry", r.OS)
+	}
 	if r.Agent.VersionSource != "file" || r.Agent.ServiceRunning == nil || !*r.Agent.ServiceRunning {
 		t.Errorf("agent %+v", r.Agent)
 	}

@@ -112,7 +112,8 @@ type winMachine struct {
 	version   string // WaAppAgent.exe's product version; "" when not installed
 	services  map[string]service.State
 	msiexec   []string // packages msiexec was given
-	exit      int      // msiexec's exit code
+	reg       registry.Fake
+	exit      int // msiexec's exit code
 	processes []proc.Process
 	opts      Options
 }
@@ -140,6 +141,10 @@ func newWinMachine(t *testing.T, installed string) *winMachine {
 	}
 	sum := sha256.Sum256(winPayload)
 	reg := registry.Fake{
+		`SOFTWARE\Microsoft\Windows NT\CurrentVersion`: {"ProductName": "Windows Server 2019 Datacenter", "EditionID": "ServerDatacenter",
+			"InstallationType": "Server", "CurrentBuildNumber": "17763", "CurrentVersion": "6.3",
+			"CurrentMajorVersionNumber": uint64(10), "CurrentMinorVersionNumber": uint64(0)},
+		`SYSTEM\CurrentControlSet\Control\ProductOptions`:      {"ProductType": "ServerNT"},
 		`SOFTWARE\Microsoft\NET Framework Setup\NDP\v4\Full`:   {"Install": uint64(1), "Release": uint64(528040)},
 		`SYSTEM\CurrentControlSet\Services\storvsc`:            {"Start": uint64(0)},
 		`SYSTEM\CurrentControlSet\Services\Dhcp`:               {"Start": uint64(2)},
@@ -149,6 +154,7 @@ func newWinMachine(t *testing.T, installed string) *winMachine {
 	for _, s := range []string{"VSS", "COMSysApp", "MSDTC", "msiserver"} {
 		reg[`SYSTEM\CurrentControlSet\Services\`+s] = map[string]any{"Start": uint64(3)}
 	}
+	m.reg = reg
 	m.opts = Options{
 		Inspect: agent.Options{
 			Root: fsroot.New(m.root), Live: true, NoNetwork: true,
@@ -266,6 +272,10 @@ func TestEnsureWindows(t *testing.T) {
 		{desc: "backup running: deferred", installed: winOld,
 			setup:  func(m *winMachine) { m.processes = []proc.Process{{PID: 7, Name: "IaaSBcdrExtension.exe"}} },
 			action: ActionUpdate, code: ExitDeferred, outcome: "deferred", after: winOld, msg: "IaaSBcdrExtension"},
+		{desc: "Windows Server 2003: impossible", setup: func(m *winMachine) {
+			m.reg[`SOFTWARE\Microsoft\Windows NT\CurrentVersion`] = map[string]any{"ProductName": "Windows Server 2003",
+				"CurrentBuildNumber": "3790", "CurrentVersion": "5.2"}
+		}, action: ActionImpossible, code: ExitNotReady, outcome: "failed", msg: "Windows Server 2003 (build 3790) is older than any Windows"},
 		{desc: "agent service stopped: nothing ensure can change", installed: winNew,
 			setup: func(m *winMachine) {
 				m.services["RdAgent"] = service.State{Installed: true, Enabled: true, Running: boolp(false), StartType: "auto", Detail: "stopped"}
@@ -302,6 +312,9 @@ func TestEnsureWindows(t *testing.T) {
 			}
 			if tc.code != ExitReady && res.Report != nil && res.Report.Ready {
 				t.Error("a failed or deferred run must report not ready")
+			}
+			if res.Report != nil && tc.action != ActionImpossible && (res.Report.OS.Family != "windows" || !strings.Contains(res.Report.OS.Name, "Server 2019")) {
+				t.Errorf("os %+v, want Windows Server 2019 read from the (fake) registry", res.Report.OS)
 			}
 			if tc.action != ActionNone && tc.msiexecs > 0 && strings.Join(res.Plan.Commands, "\n") == "" {
 				t.Error("no commands in the plan")

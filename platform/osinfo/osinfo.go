@@ -16,6 +16,7 @@ import (
 
 	"github.com/agentkeeper/agentkeeper/platform/filever"
 	"github.com/agentkeeper/agentkeeper/platform/fsroot"
+	"github.com/agentkeeper/agentkeeper/platform/registry"
 )
 
 // Info is what Detect found.
@@ -235,6 +236,78 @@ func looksUTF16(b []byte) bool {
 	}
 	half := n / 2
 	return (odd*10 >= half*9 && even == 0) || (even*10 >= half*9 && odd == 0)
+}
+
+// currentVersionKey holds the running Windows' product name and build.
+const currentVersionKey = `SOFTWARE\Microsoft\Windows NT\CurrentVersion`
+
+// productOptionsKey holds ProductType: WinNT on clients, ServerNT or
+// LanmanNT (a domain controller) on servers.
+const productOptionsKey = `SYSTEM\CurrentControlSet\Control\ProductOptions`
+
+// WindowsFromRegistry reads a running Windows' version from its registry
+// (HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion and ProductOptions):
+// registry.Live on the machine itself, a registry.Fake in tests.
+func WindowsFromRegistry(reg registry.Reader) (Info, error) {
+	source := `HKLM\` + currentVersionKey
+	str := func(key, name string) string {
+		s, err := reg.String(key, name)
+		if err != nil {
+			return ""
+		}
+		return s
+	}
+	v := windowsVersion{
+		ProductName:      str(currentVersionKey, "ProductName"),
+		EditionID:        str(currentVersionKey, "EditionID"),
+		InstallationType: str(currentVersionKey, "InstallationType"),
+		DisplayVersion:   str(currentVersionKey, "DisplayVersion"),
+		CurrentVersion:   str(currentVersionKey, "CurrentVersion"),
+		ProductType:      str(productOptionsKey, "ProductType"),
+	}
+	build, err := reg.String(currentVersionKey, "CurrentBuildNumber")
+	if build == "" {
+		if b, err2 := reg.String(currentVersionKey, "CurrentBuild"); err2 == nil {
+			build, err = b, nil
+		}
+	}
+	if build == "" && err != nil && !errors.Is(err, registry.ErrNotFound) {
+		return Info{}, fmt.Errorf("read %s: %w", source, err)
+	}
+	if build == "" && err != nil {
+		if _, kerr := reg.SubKeys(currentVersionKey); kerr != nil {
+			return Info{}, fmt.Errorf("open registry key %s: %w", source, kerr)
+		}
+	}
+	v.Build = build
+	major, errMajor := reg.Uint(currentVersionKey, "CurrentMajorVersionNumber")
+	minor, errMinor := reg.Uint(currentVersionKey, "CurrentMinorVersionNumber")
+	if errMajor == nil && errMinor == nil {
+		v.Major, v.Minor, v.HasMajorMinor = major, minor, true
+	}
+	return windowsInfo(v, source)
+}
+
+// DetectLive is Detect for a root that is the running system (live): a
+// Windows one is read from reg, the running Windows' registry, whether it
+// is this host (reg is then registry.Live) or a tree standing for it in a
+// test; anything else as Detect does.
+func DetectLive(r fsroot.Root, live bool, reg registry.Reader) (Info, error) {
+	if live && reg != nil && (runtime.GOOS == "windows" && r.IsHost() || IsWindowsLayout(r)) {
+		return WindowsFromRegistry(reg)
+	}
+	return Detect(r)
+}
+
+// IsWindowsLayout reports whether r holds Windows/System32 at its top (in
+// any letter case).
+func IsWindowsLayout(r fsroot.Root) bool {
+	ents, err := r.ReadDir("/")
+	if err != nil {
+		return false
+	}
+	_, ok := findWindowsSystem32(r, ents)
+	return ok
 }
 
 // Detect finds the operating system under r. On the live Windows host it

@@ -8,53 +8,12 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/windows"
-	"golang.org/x/sys/windows/registry"
+
+	"github.com/agentkeeper/agentkeeper/platform/registry"
 )
 
-// currentVersionKey holds the running Windows' product name and build.
-const currentVersionKey = `SOFTWARE\Microsoft\Windows NT\CurrentVersion`
-
-// productOptionsKey holds ProductType: WinNT on clients, ServerNT or
-// LanmanNT (a domain controller) on servers.
-const productOptionsKey = `SYSTEM\CurrentControlSet\Control\ProductOptions`
-
-// detectLiveWindows reads the running Windows' version from the registry.
-func detectLiveWindows() (Info, error) {
-	source := `HKLM\` + currentVersionKey
-	k, err := registry.OpenKey(registry.LOCAL_MACHINE, currentVersionKey, registry.QUERY_VALUE)
-	if err != nil {
-		return Info{}, fmt.Errorf("open registry key %s: %w", source, err)
-	}
-	defer k.Close()
-	str := func(name string) string {
-		s, _, err := k.GetStringValue(name)
-		if err != nil {
-			return ""
-		}
-		return s
-	}
-	v := windowsVersion{
-		ProductName:      str("ProductName"),
-		EditionID:        str("EditionID"),
-		InstallationType: str("InstallationType"),
-		DisplayVersion:   str("DisplayVersion"),
-		Build:            str("CurrentBuildNumber"),
-		CurrentVersion:   str("CurrentVersion"),
-	}
-	if v.Build == "" {
-		v.Build = str("CurrentBuild")
-	}
-	if pk, err := registry.OpenKey(registry.LOCAL_MACHINE, productOptionsKey, registry.QUERY_VALUE); err == nil {
-		v.ProductType, _, _ = pk.GetStringValue("ProductType")
-		pk.Close()
-	}
-	major, _, errMajor := k.GetIntegerValue("CurrentMajorVersionNumber")
-	minor, _, errMinor := k.GetIntegerValue("CurrentMinorVersionNumber")
-	if errMajor == nil && errMinor == nil {
-		v.Major, v.Minor, v.HasMajorMinor = major, minor, true
-	}
-	return windowsInfo(v, source)
-}
+// detectLiveWindows reads the running Windows' version from its registry.
+func detectLiveWindows() (Info, error) { return WindowsFromRegistry(registry.Live) }
 
 var (
 	modKernel32                = windows.NewLazySystemDLL("kernel32.dll")
