@@ -28,7 +28,7 @@ var hv = []string{"hv_vmbus", "hv_storvsc", "hv_netvsc"}
 // as printed, makes it pass; dracut host-only fails and its printed
 // --add-drivers fix makes it pass.
 func TestBootReadinessDebianKernel(t *testing.T) {
-	root := unpackTar(t, rootKernel)
+	root := unpack(t, rootKernel)
 	kver := kernelVersion(t, root)
 
 	t.Run("MODULES=most (Debian's default, zstd)", func(t *testing.T) {
@@ -142,23 +142,6 @@ func TestBootReadinessDebianKernel(t *testing.T) {
 		wantCheck(t, res, "boot.fstab", "pass")
 		wantCheck(t, res, "network.dhcp", "pass")
 	})
-}
-
-// unpackTar extracts a fresh copy of a cached root as plain files in a
-// temporary folder on a real file system, whatever unpack does: update-grub
-// (grub-probe) must find the block device under "/", which an overlayfs
-// copy does not have ("failed to get canonical path of `overlay'").
-func unpackTar(t *testing.T, name string) string {
-	t.Helper()
-	setup(t)
-	dir := filepath.Join(t.TempDir(), name)
-	start := time.Now()
-	out, err := exec.Command("bash", mkroot, "unpack", name, dir).CombinedOutput()
-	if err != nil {
-		t.Fatalf("unpack %s.tar: %v\n%s", name, err, tail(out, 40))
-	}
-	t.Logf("unpacked %s.tar in %s", name, time.Since(start).Round(10*time.Millisecond))
-	return dir
 }
 
 // kernelVersion returns the version of the one kernel in root's /boot.
