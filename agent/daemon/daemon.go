@@ -55,7 +55,7 @@ type Config struct {
 	// Interval between checks (config service.interval; DefaultInterval
 	// when not positive).
 	Interval time.Duration
-	// InstallAuto runs Ensure when the agent is missing or too old
+	// InstallAuto runs Ensure when Plan says ensure would change something
 	// (config install.auto).
 	InstallAuto bool
 	// Listen is the HTTP address (config service.listen; "" = no HTTP). It
@@ -71,9 +71,14 @@ type Config struct {
 
 	// Inspect checks the machine (agent.Inspect with the loaded options).
 	Inspect func(ctx context.Context) *agent.Report
-	// Ensure installs or updates the agent (ensure.Run); nil disables
-	// remediation whatever InstallAuto says.
-	Ensure func(ctx context.Context) *ensure.Result
+	// Plan is what ensure would do from a report (ensure.PlanFor with the
+	// loaded options): the service remediates exactly when the plan acts
+	// (install, update, update if offered, enable the service).
+	Plan func(rep *agent.Report) ensure.Plan
+	// Ensure installs, updates or enables the agent (ensure.Run), not
+	// updating to skip (ensure.Options.SkipVersion) when it is not "". Nil
+	// Ensure or Plan disables remediation whatever InstallAuto says.
+	Ensure func(ctx context.Context, skip string) *ensure.Result
 }
 
 // Options set up a Daemon. Load is required; the rest have defaults.
@@ -123,6 +128,10 @@ type Daemon struct {
 	failures     int
 	once         map[string]string
 	reloadNotify func() (<-chan struct{}, func())
+	// rolledBack is the package version of the last update ensure rolled
+	// back: not installed again while it is all the repositories offer.
+	// Kept per process, across reloads.
+	rolledBack string
 }
 
 // New returns a daemon; it does nothing until Run.
@@ -308,12 +317,13 @@ func (d *Daemon) cycle(ctx context.Context) (failed bool) {
 		d.internalError(why, cfg)
 		return true
 	}
-	if needsAgent(rep) && cfg.InstallAuto && cfg.Ensure != nil {
-		if !rep.Agent.Supported {
-			d.logOnce("unsupported", "the agent cannot be installed here: remediation skipped")
-		} else {
+	if cfg.InstallAuto && cfg.Ensure != nil && cfg.Plan != nil {
+		switch plan := cfg.Plan(rep); {
+		case plan.Action == ensure.ActionImpossible:
+			d.logOnce("unsupported", "ensure cannot change the agent here: remediation skipped", "reason", plan.Reason)
+		case plan.Acts():
 			var msg string
-			rep, failed, msg = d.remediate(ctx, cfg, rep)
+			rep, failed, msg = d.remediate(ctx, cfg, rep, plan)
 			if why := OwnLimit(append(reportTexts(rep), msg)...); why != "" {
 				d.internalError(why, cfg)
 				return true
@@ -356,15 +366,35 @@ func (d *Daemon) InternalError() string {
 
 // remediate runs Ensure and counts its result. It returns the report to
 // publish (the one after Ensure, else rep), whether the remediation failed,
-// and Ensure's message.
-func (d *Daemon) remediate(ctx context.Context, cfg Config, rep *agent.Report) (*agent.Report, bool, string) {
-	d.o.Log.Info("agent missing or too old: installing", "version", nonEmpty(rep.Agent.Version, "none"), "minimum", rep.Agent.MinVersion)
-	res := cfg.Ensure(ctx)
+// and Ensure's message. A run that changed nothing (an update if offered
+// that the repositories do not offer, the rolled-back version skipped) is
+// not counted and logged once.
+func (d *Daemon) remediate(ctx context.Context, cfg Config, rep *agent.Report, plan ensure.Plan) (*agent.Report, bool, string) {
+	d.o.Log.Info("remediating: installing, updating or enabling the agent", "action", plan.Action, "if_offered", plan.IfOffered, "reason", plan.Reason,
+		"version", nonEmpty(rep.Agent.Version, "none"), "minimum", rep.Agent.MinVersion)
+	res := cfg.Ensure(ctx, d.rolledBack)
 	if ctx.Err() != nil {
 		return rep, false, ""
 	}
 	if res.Report != nil {
 		rep = res.Report
+	}
+	if d.rolledBack != "" && res.Candidate != "" && res.Candidate != d.rolledBack {
+		d.o.Log.Info("the repositories offer another agent version: the rolled-back one is no longer skipped", "offered", res.Candidate, "rolled_back", d.rolledBack)
+		d.rolledBack = ""
+	}
+	switch {
+	case res.Outcome == ensure.OutcomeSkipped:
+		d.logOnce("rolledback", "not retrying the agent update that was rolled back: the repositories still offer only that version", "version", res.Candidate, "reason", res.Message)
+		return rep, false, res.Message
+	case res.Outcome == ensure.OutcomeRolledBack:
+		d.rolledBack = res.RolledBack
+		d.metrics.Remediations.WithLabelValues(ResultFailed).Inc()
+		d.o.Log.Error("agent update rolled back: that version is not retried while the repositories offer nothing newer", "version", res.RolledBack, "reason", res.Message)
+		return rep, true, res.Message
+	case len(res.Actions) == 0 && (res.Outcome == "ready" || res.Outcome == "not-ready"):
+		d.logOnce("unchanged", "ensure left the agent as it is", "outcome", res.Outcome, "reason", res.Message)
+		return rep, false, res.Message
 	}
 	switch res.Outcome {
 	case "ready":
@@ -380,16 +410,6 @@ func (d *Daemon) remediate(ctx context.Context, cfg Config, rep *agent.Report) (
 		d.o.Log.Error("installation failed", "outcome", res.Outcome, "reason", res.Message)
 		return rep, true, res.Message
 	}
-}
-
-// needsAgent reports whether the agent is missing or too old.
-func needsAgent(rep *agent.Report) bool {
-	for _, id := range []agent.CheckID{agent.IDAgentInstalled, agent.IDAgentVersion} {
-		if c, ok := rep.Check(id); ok && c.Status == agent.StatusFail {
-			return true
-		}
-	}
-	return false
 }
 
 // publish stores the report for the handlers, updates the metrics, writes

@@ -12,6 +12,7 @@ import (
 
 	"github.com/agentkeeper/agentkeeper/agent"
 	"github.com/agentkeeper/agentkeeper/agent/ensure"
+	"github.com/agentkeeper/agentkeeper/platform/install"
 )
 
 // hangGuard bounds every wait of these tests: a hang fails, it does not block.
@@ -52,6 +53,27 @@ func report(version string, backupRunning bool, failing ...string) *agent.Report
 	r.Finish()
 	return r
 }
+
+// stubInstaller names commands for a plan; it is never run.
+type stubInstaller struct{}
+
+func (stubInstaller) Name() string                 { return "apt-get" }
+func (stubInstaller) Commands(pkg string) []string { return []string{"apt-get install -y " + pkg} }
+func (stubInstaller) Candidate(context.Context, string) (string, error) {
+	return "", errors.New("stub installer")
+}
+func (stubInstaller) Install(context.Context, string) (install.Result, error) {
+	return install.Result{}, errors.New("stub installer")
+}
+func (stubInstaller) EnableCommands(unit string) []string {
+	return []string{"systemctl enable --now " + unit}
+}
+func (stubInstaller) EnableService(context.Context, string) (string, error) {
+	return "", errors.New("stub installer")
+}
+
+// plan is ensure's own plan for rep, as the service's Config.Plan.
+func plan(rep *agent.Report) ensure.Plan { return ensure.MakePlan(rep, stubInstaller{}, nil) }
 
 var (
 	missing = report("", false, "agent.installed", "agent.version")
@@ -145,7 +167,8 @@ func TestLoop(t *testing.T) {
 	}
 	ready := func(after *agent.Report) *ensure.Result {
 		return &ensure.Result{Outcome: "ready", Report: after, VersionBefore: "", VersionAfter: after.Agent.Version,
-			Plan: ensure.Plan{Package: "waagent"}}
+			Plan:    ensure.Plan{Package: "waagent"},
+			Actions: []ensure.Step{{ID: "install", Status: ensure.StepPass, Message: "install waagent with apt-get"}}}
 	}
 	deferred := &ensure.Result{Outcome: "deferred", Message: "an Azure Backup snapshot is running", Report: report("", true, "agent.installed", "agent.version")}
 	failed := &ensure.Result{Outcome: "failed", Message: "apt-get install failed", Report: missing}
@@ -169,6 +192,17 @@ func TestLoop(t *testing.T) {
 			counts:     map[string]float64{ResultInstalled: 1, ResultDeferred: 0, ResultFailed: 0},
 			onceLogs:   []string{"installed agent", "became ready"},
 			neverLogs:  []string{"became not ready"},
+			readyAfter: true,
+		},
+		{
+			desc: "an agent whose unit is off is enabled: ensure plans enable-service",
+			auto: true,
+			cycles: []cycle{
+				{inspect: report("2.9.1.1", false, "agent.service"), ensure: ready(good), wait: iv},
+				{inspect: good, wait: iv},
+			},
+			counts:     map[string]float64{ResultInstalled: 1, ResultDeferred: 0, ResultFailed: 0},
+			onceLogs:   []string{"action=enable-service", "became ready"},
 			readyAfter: true,
 		},
 		{
@@ -238,7 +272,8 @@ func TestLoop(t *testing.T) {
 					}
 					return c.inspect
 				},
-				Ensure: func(context.Context) *ensure.Result {
+				Plan: plan,
+				Ensure: func(context.Context, string) *ensure.Result {
 					c := cur()
 					if c.ensure == nil {
 						t.Errorf("cycle %d: ensure ran", n)
@@ -396,7 +431,8 @@ func TestStopWhileWaiting(t *testing.T) {
 					}
 					return missing
 				},
-				Ensure: func(ctx context.Context) *ensure.Result {
+				Plan: plan,
+				Ensure: func(ctx context.Context, _ string) *ensure.Result {
 					if tc.blockIn == "ensure" {
 						block(ctx)
 					}

@@ -247,7 +247,8 @@ func TestOwnLimitReported(t *testing.T) {
 	}
 	cfg := Config{Interval: time.Hour, InstallAuto: true,
 		Inspect: func(context.Context) *agent.Report { return spoiled },
-		Ensure: func(context.Context) *ensure.Result {
+		Plan:    plan,
+		Ensure: func(context.Context, string) *ensure.Result {
 			t.Error("remediation ran on a report spoiled by agentkeeper's own limits")
 			return &ensure.Result{Outcome: "failed"}
 		}}

@@ -54,6 +54,11 @@ const (
 type Options struct {
 	// Inspect is how the machine is inspected (root, minimum versions, probes).
 	Inspect agent.Options
+	// SkipVersion is a package version not to update to again (the
+	// service's last rolled-back update, Result.RolledBack): when the
+	// repositories offer exactly it, an update is not made and Run ends
+	// OutcomeSkipped. "" skips nothing.
+	SkipVersion string
 	// DryRun prints the plan and changes nothing.
 	DryRun bool
 	// WaitBackup is how long to wait for a running backup to end (0: don't wait);
@@ -122,14 +127,18 @@ type Result struct {
 	VersionBefore  string `json:"version_before"`
 	VersionAfter   string `json:"version_after"`
 	RebootRequired bool   `json:"reboot_required"`
-	// Outcome is ready, not-ready, deferred, failed, rolled-back or
-	// planned (dry run).
+	// Outcome is ready, not-ready, deferred, failed, rolled-back, skipped
+	// (Options.SkipVersion) or planned (dry run).
 	Outcome  string `json:"outcome"`
 	Message  string `json:"message"`
 	ExitCode int    `json:"exit_code"`
-
-	// candidate is the version the source offered for the install.
-	candidate string
+	// Candidate is the version the repositories offered for the install or
+	// update, as the package database spells it ("" when not asked or not
+	// known before installing, as for an MSI).
+	Candidate string `json:"candidate,omitempty"`
+	// RolledBack is the package version an update installed and the
+	// rollback removed again (outcome rolled-back), else "".
+	RolledBack string `json:"rolled_back,omitempty"`
 }
 
 func (r *Result) pre(id, status, format string, a ...any) {
@@ -231,13 +240,7 @@ func Run(ctx context.Context, o Options) *Result {
 	res.VersionBefore = rep.Agent.Version
 	res.VersionAfter = rep.Agent.Version
 
-	var inst install.Installer
-	var instErr error
-	if rep.Agent.Supported {
-		if inst, instErr = o.NewInstaller(rep.Agent.Installer, run.WithOutput(o.Inspect.Runner, o.Output)); instErr != nil {
-			inst = nil
-		}
-	}
+	inst, instErr := o.installer(rep)
 	res.Plan = MakePlan(rep, inst, instErr)
 	switch res.Plan.Action {
 	case ActionNone:
@@ -340,6 +343,38 @@ func packageState(rep *agent.Report) string {
 		return "the agent package is not installed (" + nonEmpty(c.Message, "no agent found") + ")"
 	}
 	return fmt.Sprintf("the agent package is installed, version %s (%s)", nonEmpty(rep.Agent.Version, "unknown"), c.Message)
+}
+
+// installer returns the installer for rep's agent, or nil and why there
+// is none (nil, nil where the agent is not supported).
+func (o *Options) installer(rep *agent.Report) (install.Installer, error) {
+	if !rep.Agent.Supported {
+		return nil, nil
+	}
+	inst, err := o.NewInstaller(rep.Agent.Installer, run.WithOutput(o.Inspect.Runner, o.Output))
+	if err != nil {
+		return nil, err
+	}
+	return inst, nil
+}
+
+// PlanFor returns the plan Run would make from rep with o: MakePlan with
+// the installer Run would use. It runs nothing and changes nothing, so
+// that the service decides to remediate exactly when ensure would act.
+func PlanFor(rep *agent.Report, o Options) Plan {
+	o.defaults()
+	inst, err := o.installer(rep)
+	return MakePlan(rep, inst, err)
+}
+
+// Acts reports whether a plan changes something (install, update or
+// enable the service); none and impossible do not.
+func (p Plan) Acts() bool {
+	switch p.Action {
+	case ActionInstall, ActionUpdate, ActionEnable:
+		return true
+	}
+	return false
 }
 
 // MakePlan decides what to do from a report. inst is the installer for the
@@ -484,6 +519,17 @@ func (o *Options) sourceReady(ctx context.Context, res *Result, rep *agent.Repor
 		res.pre("source", StepPass, "%s: the version is known once installed (%s)", inst.Name(), first)
 		return true
 	}
+	res.Candidate = cand
+	if o.SkipVersion != "" && cand == o.SkipVersion && res.Plan.Action == ActionUpdate {
+		res.pre("source", StepSkip, "the repositories still offer only %s %s, the version whose update was rolled back", pkg, cand)
+		code := ExitNotReady
+		if rep.Ready {
+			code = ExitReady
+		}
+		res.end(OutcomeSkipped, code, "not updating %s to %s again: that update was rolled back and the repositories offer nothing newer; %s stays at %s",
+			pkg, cand, pkg, nonEmpty(rep.Agent.PackageVersion, rep.Agent.Version))
+		return false
+	}
 	up, err := pkgdb.Upstream(cand)
 	min, merr := version.NewVersion(rep.Agent.MinVersion)
 	if err == nil && merr == nil && up.LessThan(min) && res.Plan.IfOffered {
@@ -497,7 +543,6 @@ func (o *Options) sourceReady(ctx context.Context, res *Result, rep *agent.Repor
 		return false
 	}
 	res.pre("source", StepPass, "the repositories offer %s %s", pkg, cand)
-	res.candidate = cand
 	return true
 }
 

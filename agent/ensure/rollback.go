@@ -14,6 +14,11 @@ import (
 // the update the machine needed did not happen).
 const OutcomeRolledBack = "rolled-back"
 
+// OutcomeSkipped is the outcome of a run that did not update because the
+// repositories offer only Options.SkipVersion, an update already rolled
+// back; the package is left as it is.
+const OutcomeSkipped = "skipped"
+
 // worse says how the agent after an update is worse than before it, or ""
 // when it is not: its package is no longer fully installed, or its unit,
 // fine before, now fails, or the package is at another version than the
@@ -47,7 +52,7 @@ func (o *Options) rollback(ctx context.Context, res *Result, before, after *agen
 	if res.Plan.Action != ActionUpdate || ctx.Err() != nil || inst == nil || !before.Agent.Installed || before.Agent.PackageVersion == "" {
 		return false
 	}
-	why := worse(before, after, res.candidate)
+	why := worse(before, after, res.Candidate)
 	if why == "" {
 		return false
 	}
@@ -85,6 +90,7 @@ func (o *Options) rollback(ctx context.Context, res *Result, before, after *agen
 	if !final.Ready {
 		state = "not ready: " + failing(final)
 	}
+	res.RolledBack = nonEmpty(res.Candidate, after.Agent.PackageVersion)
 	res.end(OutcomeRolledBack, ExitNotReady, "the update of %s to %s left the agent worse (%s): rolled back to %s; %s",
 		pkg, bad, why, nonEmpty(final.Agent.PackageVersion, prev), state)
 	if final.Agent.PackageVersion != prev {

@@ -140,7 +140,12 @@ func (a *app) daemonConfig(c *config.Config, rf *rootFlags, log *slog.Logger) (d
 		Warnings:    c.Warnings,
 		Fingerprint: fingerprint(c),
 		Inspect:     func(ctx context.Context) *agent.Report { return agent.Inspect(ctx, opts) },
-		Ensure:      func(ctx context.Context) *ensure.Result { return ensure.Run(ctx, eo) },
+		Plan:        func(rep *agent.Report) ensure.Plan { return ensure.PlanFor(rep, eo) },
+		Ensure: func(ctx context.Context, skip string) *ensure.Result {
+			o := eo
+			o.SkipVersion = skip
+			return ensure.Run(ctx, o)
+		},
 	}, nil
 }
 
