@@ -68,6 +68,7 @@ func lowerOf(t *testing.T, dir string) string {
 // and the pristine root never see, and the end of the test unmounts them.
 func TestCopyTarIsPrivateAndWritable(t *testing.T) {
 	tarball := baseTar(t)
+	t.Setenv("AGENTKEEPER_NO_OVERLAY", "") // these tests are about overlays
 	var a, b string
 	t.Run("copies", func(t *testing.T) {
 		a, b = CopyTar(t, tarball), CopyTar(t, tarball)
@@ -138,6 +139,7 @@ func TestCopyTarFallsBackToUnpack(t *testing.T) {
 // is unmounted, and its upper layer deleted, by the next overlay.
 func TestStaleOverlaysAreDropped(t *testing.T) {
 	tarball := baseTar(t)
+	t.Setenv("AGENTKEEPER_NO_OVERLAY", "")
 	name, cache, ok := cacheOf(tarball)
 	if !ok {
 		t.Fatalf("%s is not in a mkroot.sh cache", tarball)
