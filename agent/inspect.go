@@ -224,17 +224,6 @@ func azureCheck(o *Options, rep *Report) {
 	}
 }
 
-// versionCheck judges an installed version against the minimum.
-func versionCheck(rep *Report, have *version.Version, min *version.Version, where, fix string) {
-	if have.LessThan(min) {
-		rep.Add(Check{ID: IDAgentVersion, Status: StatusFail,
-			Message: fmt.Sprintf("agent %s is older than the minimum %s (%s)", have, min, where), Fix: fix})
-		return
-	}
-	rep.Add(Check{ID: IDAgentVersion, Status: StatusPass,
-		Message: fmt.Sprintf("agent %s meets the minimum %s (%s)", have, min, where)})
-}
-
 func skipAll(rep *Report, why string, ids ...CheckID) {
 	for _, id := range ids {
 		rep.Add(Check{ID: id, Status: StatusSkip, Message: why})

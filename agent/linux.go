@@ -276,14 +276,6 @@ func restartAgent(o *Options) string {
 	return " (the agent reads it when the image boots)"
 }
 
-// inImage says "in the image at DIR " under --root, nothing live.
-func inImage(o *Options) string {
-	if o.live() {
-		return ""
-	}
-	return "in the image at " + o.Root.Dir + " "
-}
-
 func readHead(r fsroot.Root, p string, n int64) ([]byte, error) {
 	f, _, err := r.Open(p)
 	if err != nil {

@@ -99,12 +99,11 @@ func (c *clock) After(d time.Duration) <-chan time.Time {
 
 // harness runs a daemon with scripted inspect and ensure results.
 type harness struct {
-	d       *Daemon
-	clock   *clock
-	log     *syncBuf
-	cancel  context.CancelFunc
-	done    chan error
-	ensures int
+	d      *Daemon
+	clock  *clock
+	log    *syncBuf
+	cancel context.CancelFunc
+	done   chan error
 }
 
 func start(t *testing.T, o Options) *harness {

@@ -1,7 +1,6 @@
 package ensure
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -9,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -37,6 +35,9 @@ func fmtSteps(r *Result) string {
 	return b.String()
 }
 
+// TestMain doubles as a lock holder: holdLock starts this test binary as a
+// child that takes the ensure lock and holds it until its standard input
+// closes (or it is killed).
 func TestMain(m *testing.M) {
 	if p := os.Getenv("ENSURE_TEST_HOLD_LOCK"); p != "" {
 		l := flock.New(p)
@@ -48,49 +49,6 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
-}
-
-type lockHolder struct {
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-}
-
-func holdLock(t *testing.T, path string) *lockHolder {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "ENSURE_TEST_HOLD_LOCK="+path)
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	h := &lockHolder{cmd: cmd, stdin: stdin}
-	t.Cleanup(h.kill)
-	if line, _ := bufio.NewReader(out).ReadString('\n'); line != "locked\n" {
-		t.Fatalf("child did not take the lock: %q", line)
-	}
-	return h
-}
-
-func (h *lockHolder) release(t *testing.T) {
-	h.stdin.Close()
-	if err := h.cmd.Wait(); err != nil {
-		t.Fatalf("lock holder: %v", err)
-	}
-}
-
-func (h *lockHolder) kill() {
-	if h.cmd.ProcessState == nil {
-		h.cmd.Process.Kill()
-		h.cmd.Wait()
-	}
 }
 
 func findStep(steps []Step, id string) (Step, bool) {

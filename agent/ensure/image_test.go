@@ -345,15 +345,6 @@ func TestEnsureTwoAtOnceExactlyOneApplies(t *testing.T) {
 	}
 }
 
-// TestMain doubles as a lock holder: holdLock starts this test binary as a
-// child that takes the ensure lock and holds it until its standard input
-// closes (or it is killed).
-// lockHolder is a child process holding the ensure lock.
-// holdLock returns once a child process holds the lock at path; the child
-// is killed when the test ends.
-// release lets the child exit normally and returns once it has: its lock
-// is gone.
-// kill ends the child with SIGKILL: no cleanup of its own.
 func TestEnsureAfterKilledRun(t *testing.T) {
 	f := newFixture(t, agenttest.BashStanza)
 	h := holdLock(t, f.opts.LockFile)

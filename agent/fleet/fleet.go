@@ -256,7 +256,7 @@ func (s *Summary) addDocument(name string, doc *document, depth int) State {
 		var inner document
 		dec := json.NewDecoder(strings.NewReader(*doc.Stdout))
 		if err := dec.Decode(&inner); err != nil {
-			return s.AddError(name, fmt.Errorf("Ansible result whose stdout is not a report: %v", decodeReason(err, int64(len(*doc.Stdout)))))
+			return s.AddError(name, fmt.Errorf("an Ansible result whose stdout is not a report: %v", decodeReason(err, int64(len(*doc.Stdout)))))
 		}
 		return s.addDocument(name, &inner, depth+1)
 	default:

@@ -29,10 +29,6 @@ type Mount struct {
 	SuperOptions []string
 }
 
-// maxMountinfo caps how much of /proc/self/mountinfo is read; hosts with many
-// containers can have thousands of mounts.
-const maxMountinfo = 16 << 20
-
 // ParseMountinfo parses /proc/PID/mountinfo (proc(5)): per line a mount ID,
 // parent ID, major:minor, root, mount point, mount options, zero or more
 // optional fields ended by "-", then file system type, source and super

@@ -6,6 +6,10 @@ import (
 	"github.com/agentkeeper/agentkeeper/platform/fsroot"
 )
 
+// maxMountinfo caps how much of /proc/self/mountinfo is read; hosts with many
+// containers can have thousands of mounts.
+const maxMountinfo = 16 << 20
+
 // Live returns the mounts of the running system, from /proc/self/mountinfo.
 func Live() ([]Mount, error) {
 	const p = "/proc/self/mountinfo"

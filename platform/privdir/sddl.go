@@ -113,7 +113,7 @@ func parseSDDL(s string) (sd, error) {
 			out.aces = aces
 		case 'G', 'S':
 		default:
-			return sd{}, fmt.Errorf("SDDL %q: unknown part %c:", clip(s), tag)
+			return sd{}, fmt.Errorf("SDDL %q: unknown part %q", clip(s), string(tag)+":")
 		}
 	}
 	return out, nil

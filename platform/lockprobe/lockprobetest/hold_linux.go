@@ -9,7 +9,9 @@ import (
 
 func supported() error { return nil }
 
-func hold(kind Kind, path string) error {
+// hold locks path and returns the open file: the caller keeps it (and so
+// the lock) until it exits.
+func hold(kind Kind, path string) (*os.File, error) {
 	flag, typ, cmd := os.O_RDWR, int16(unix.F_WRLCK), unix.F_SETLKW
 	switch kind {
 	case Write:
@@ -18,21 +20,16 @@ func hold(kind Kind, path string) error {
 	case OFDWrite:
 		cmd = unix.F_OFD_SETLKW
 	default:
-		return fmt.Errorf("unknown lock kind %q", kind)
+		return nil, fmt.Errorf("unknown lock kind %q", kind)
 	}
 	f, err := os.OpenFile(path, flag, 0)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	// f stays open (and referenced below) for the life of the process.
 	lk := unix.Flock_t{Type: typ}
 	if err := unix.FcntlFlock(f.Fd(), cmd, &lk); err != nil {
-		return fmt.Errorf("lock %s: %w", path, err)
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
-	keep = f
-	return nil
+	return f, nil
 }
-
-// keep holds the locked file so that it is never garbage-collected and
-// closed, which would drop the lock.
-var keep *os.File

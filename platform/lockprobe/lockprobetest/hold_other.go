@@ -4,6 +4,7 @@ package lockprobetest
 
 import (
 	"errors"
+	"os"
 	"runtime"
 )
 
@@ -11,4 +12,4 @@ func supported() error {
 	return errors.New("lock helpers need Linux, not " + runtime.GOOS)
 }
 
-func hold(Kind, string) error { return supported() }
+func hold(Kind, string) (*os.File, error) { return nil, supported() }

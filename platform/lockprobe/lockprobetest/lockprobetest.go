@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -50,12 +51,15 @@ func RunIfHelper() {
 		return
 	}
 	kind, path, _ := strings.Cut(v, ":")
-	if err := hold(Kind(kind), path); err != nil {
+	f, err := hold(Kind(kind), path)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "lock helper:", err)
 		os.Exit(2)
 	}
 	fmt.Println("locked")
 	io.Copy(io.Discard, os.Stdin)
+	// f must not be collected (and closed, dropping the lock) before here.
+	runtime.KeepAlive(f)
 	os.Exit(0)
 }
 
