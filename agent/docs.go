@@ -20,5 +20,5 @@ const (
 	docGoWindows       = "https://go.dev/wiki/MinimumRequirements#windows"
 	docVMBackupFreezer = "https://github.com/Azure/azure-linux-extensions/blob/master/VMBackup/main/fsfreezer.py"
 	docAgentProxy      = "https://github.com/Azure/WALinuxAgent/blob/master/azurelinuxagent/common/utils/restutil.py"
-	docVMAssist        = "https://github.com/pagienge/VMassist"
+	docVMAssist        = "https://github.com/Azure/azure-support-scripts/tree/master/vmassist"
 )
