@@ -110,12 +110,13 @@ func Lookup(id CheckID) (Def, bool) {
 	return catalogue[i], true
 }
 
-// Nearest returns the declared ID closest to s (edit distance), for "did
-// you mean" messages.
+// Nearest returns the declared ID closest to s by edit distance, for "did
+// you mean" messages: "" when none is within half the length of s, the
+// first in sorted order on a tie.
 func Nearest(s string) CheckID {
-	best, bestD := CheckID(""), -1
-	for _, d := range catalogue {
-		if k := editDistance(s, string(d.ID)); bestD < 0 || k < bestD {
+	best, bestD := CheckID(""), len(s)/2+1
+	for _, d := range Catalogue() {
+		if k := editDistance(s, string(d.ID)); k < bestD {
 			best, bestD = d.ID, k
 		}
 	}

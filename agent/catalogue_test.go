@@ -52,7 +52,7 @@ func TestDeclareRefusesBadDeclarations(t *testing.T) {
 }
 
 func TestNearest(t *testing.T) {
-	for in, want := range map[string]CheckID{"agent.verison": IDAgentVersion, "mount.noexec": IDMountsNoexec, "backup.idel": IDBackupIdle} {
+	for in, want := range map[string]CheckID{"agent.verison": IDAgentVersion, "mount.noexec": IDMountsNoexec, "backup.idel": IDBackupIdle, "frobnicate": ""} {
 		if got := Nearest(in); got != want {
 			t.Errorf("Nearest(%q) = %s, want %s", in, got, want)
 		}
@@ -100,5 +100,16 @@ func TestProbesRunByMode(t *testing.T) {
 	}
 	if called["t.liveonly"] != 0 || called["t.windows"] != 0 {
 		t.Errorf("probes called where they do not apply: %v", called)
+	}
+}
+
+func TestEditDistance(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want int
+	}{{"", "", 0}, {"a", "", 1}, {"", "abc", 3}, {"kitten", "sitting", 3}, {"agent.version", "agent.versoin", 2}, {"same", "same", 0}} {
+		if got := editDistance(tc.a, tc.b); got != tc.want {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
+		}
 	}
 }

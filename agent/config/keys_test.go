@@ -246,17 +246,6 @@ func TestChecksSkip(t *testing.T) {
 	}
 }
 
-func TestLevenshtein(t *testing.T) {
-	for _, tc := range []struct {
-		a, b string
-		want int
-	}{{"", "", 0}, {"a", "", 1}, {"", "abc", 3}, {"kitten", "sitting", 3}, {"agent.version", "agent.versoin", 2}, {"same", "same", 0}} {
-		if got := levenshtein(tc.a, tc.b); got != tc.want {
-			t.Errorf("levenshtein(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
-		}
-	}
-}
-
 // TestReloadStartsFromDefaults: a Loader used again after its (default)
 // file was deleted or emptied forgets the file's values.
 func TestReloadStartsFromDefaults(t *testing.T) {
