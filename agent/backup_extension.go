@@ -166,7 +166,7 @@ func newestStatus(r fsroot.Root, dir string, foldCase bool) (extStatus, bool) {
 			continue
 		}
 		for _, e := range ents {
-			seq, ok := statusSeqNumber(e.Name(), foldCase)
+			seq, ok := backup.StatusSeq(e.Name(), foldCase)
 			if !ok {
 				continue
 			}
@@ -202,28 +202,6 @@ func newestStatus(r fsroot.Root, dir string, foldCase bool) (extStatus, bool) {
 		best.when, best.src = st.Timestamp, "timestampUTC"
 	}
 	return best, true
-}
-
-// statusSeqNumber returns the sequence number (no leading zeros) of a
-// "<digits>.status" file name.
-func statusSeqNumber(name string, foldCase bool) (string, bool) {
-	const ext = ".status"
-	if len(name) <= len(ext) {
-		return "", false
-	}
-	digits, suffix := name[:len(name)-len(ext)], name[len(name)-len(ext):]
-	if suffix != ext && !(foldCase && strings.EqualFold(suffix, ext)) {
-		return "", false
-	}
-	for _, c := range digits {
-		if c < '0' || c > '9' {
-			return "", false
-		}
-	}
-	if s := strings.TrimLeft(digits, "0"); s != "" {
-		return s, true
-	}
-	return "0", true
 }
 
 // seqCompare compares two sequence numbers of any length numerically.

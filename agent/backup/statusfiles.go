@@ -121,7 +121,7 @@ func (d *detector) statusDir(ext, dir string, foldCase bool) {
 	}
 	var files []seqFile
 	for _, e := range ents {
-		seq, ok := statusSeq(e.Name(), foldCase)
+		seq, ok := StatusSeq(e.Name(), foldCase)
 		if !ok {
 			continue
 		}
@@ -233,9 +233,9 @@ func (d *detector) statusFile(ext, where string, st Status, mtime time.Time) {
 	}
 }
 
-// statusSeq returns the sequence number of a "<digits>.status" name,
-// without leading zeros.
-func statusSeq(name string, foldCase bool) (string, bool) {
+// StatusSeq returns the sequence number of a "<digits>.status" name,
+// without leading zeros; foldCase accepts ".STATUS" (Windows images).
+func StatusSeq(name string, foldCase bool) (string, bool) {
 	const ext = ".status"
 	if len(name) <= len(ext) {
 		return "", false
