@@ -255,7 +255,7 @@ func scriptFileProblems(t *Target, key, loc, notFound, perm string) []scriptProb
 	case err != nil:
 		return []scriptProblem{{notFound, err.Error()}}
 	case !fi.Mode().IsRegular():
-		return []scriptProblem{{notFound, host + " is not a regular file (" + fileKind(fi.Mode()) + ")"}}
+		return []scriptProblem{{notFound, host + " is not a regular file (" + fsroot.Kind(fi.Mode()) + ")"}}
 	}
 	if pr := ownerModeProblem(fi, 0o700); pr != "" {
 		return []scriptProblem{{perm, host + " " + pr + " (want owner root, mode 700)"}}
@@ -279,18 +279,4 @@ func ownerModeProblem(fi fs.FileInfo, want fs.FileMode) string {
 		bad = append(bad, "has setuid, setgid or sticky bits")
 	}
 	return strings.Join(bad, " and ")
-}
-
-func fileKind(m fs.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "a directory"
-	case m&fs.ModeNamedPipe != 0:
-		return "a named pipe"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeDevice != 0:
-		return "a device"
-	}
-	return m.Type().String()
 }
