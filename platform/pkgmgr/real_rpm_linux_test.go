@@ -84,24 +84,7 @@ func (f rpmFixture) nvr(version string) string {
 // end of the test, or earlier by calling the returned function.
 func holdRPMLock(t *testing.T, root string, d pkgdbtest.Distro) func() {
 	t.Helper()
-	path := filepath.Join(root, d.DBPath, ".rpm.lock")
-	fh, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lk := syscall.Flock_t{Type: syscall.F_WRLCK}
-	if err := syscall.FcntlFlock(fh.Fd(), syscall.F_SETLK, &lk); err != nil {
-		t.Fatalf("lock %s: %v", path, err)
-	}
-	done := false
-	release := func() {
-		if !done {
-			done = true
-			fh.Close()
-		}
-	}
-	t.Cleanup(release)
-	return release
+	return holdFcntlLock(t, filepath.Join(root, d.DBPath, ".rpm.lock"))
 }
 
 // TestRealDnfZypper drives Debian 12's real dnf (--installroot) and zypper
