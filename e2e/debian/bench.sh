@@ -83,14 +83,7 @@ ak_ms="$(spans "$work/ak.times" 1000 | median %.2f)"
 dq_ms="$(spans "$work/dq.times" 1000 | median %.2f)"
 ratio="$(awk -v a="$ak_ms" -v b="$dq_ms" 'BEGIN { printf "%.2f", a / b }')"
 
-peak=0
-for ((i = 0; i < RSS_RUNS; i++)); do
-	rc=0
-	/usr/bin/time -f '%M' -o "$work/rss" "${ak[@]}" >/dev/null 2>&1 || rc=$?
-	[ "$rc" -le 1 ] || die "agentkeeper exited $rc under /usr/bin/time"
-	kib="$(tail -n 1 "$work/rss")"
-	[ "$kib" -gt "$peak" ] && peak="$kib"
-done
+peak="$(peak_rss "$RSS_RUNS" "${ak[@]}")"
 
 verdict() { if [ "$1" -eq 1 ]; then echo "ok"; else echo "OVER TARGET"; fi; }
 ratio_ok="$(awk -v r="$ratio" -v t="$RATIO_TARGET" 'BEGIN { print (r <= t) ? 1 : 0 }')"

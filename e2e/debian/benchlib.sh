@@ -71,3 +71,24 @@ spans() {
 median() {
 	sort -n | awk -v f="$1" '{ v[NR] = $1 } END { if (NR % 2) printf f, v[(NR + 1) / 2]; else printf f, (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
+
+# peak_rss RUNS CMD...: the largest maximum resident set size, in KiB, of RUNS
+# runs of CMD under /usr/bin/time (an exit code above 1 is an error: agentkeeper
+# exits 1 for "not ready", which is a result).
+peak_rss() {
+	local runs="$1" peak=0 kib rc i out
+	shift
+	out="$(mktemp)"
+	for ((i = 0; i < runs; i++)); do
+		rc=0
+		/usr/bin/time -f '%M' -o "$out" "$@" >/dev/null 2>&1 || rc=$?
+		if [ "$rc" -gt 1 ]; then
+			rm -f "$out"
+			die "$1 exited $rc under /usr/bin/time"
+		fi
+		kib="$(tail -n 1 "$out")"
+		[ "$kib" -gt "$peak" ] && peak="$kib"
+	done
+	rm -f "$out"
+	echo "$peak"
+}
